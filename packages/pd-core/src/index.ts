@@ -1,0 +1,34 @@
+/**
+ * `@nokv/pd-core`: NoKV PD's cluster model. No I/O, no protobuf: persistence
+ * comes in through the small `RegionLog` and `CheckpointStore` interfaces that
+ * `@nokv/pd-storage` implements.
+ */
+export { PD_ERROR_CODES, PdError, isPdError } from "./errors.js";
+export type { PdErrorCode } from "./errors.js";
+export { compareKeys, formatKey, keysEqual, toHex } from "./region/keys.js";
+export {
+  MAX_UINT64,
+  cloneRegion,
+  formatEpoch,
+  formatRange,
+  rangesOverlap,
+  regionContains,
+  regionsEqual,
+  validateRegion,
+} from "./region/region.js";
+export type { Region, RegionEpoch, RegionPeer } from "./region/region.js";
+export { RouteIndex } from "./region/route-index.js";
+export { RegionCatalog } from "./region/catalog.js";
+export type { HeartbeatOutcome, RegionCatalogOptions, RegionEdit, RegionLog } from "./region/catalog.js";
+export { Checkpointer } from "./alloc/checkpoint.js";
+export type { AllocatorState, CheckpointStore } from "./alloc/checkpoint.js";
+export { IdAllocator, normaliseCount } from "./alloc/id-allocator.js";
+export type { IdAllocatorOptions, Run } from "./alloc/id-allocator.js";
+export { LOGICAL_BITS, TsoAllocator, composeTs, logicalPart, physicalMs } from "./alloc/tso-allocator.js";
+export type { TsoAllocatorOptions } from "./alloc/tso-allocator.js";
+export { StoreRegistry } from "./store/store-registry.js";
+export type { StoreInfo, StoreStats } from "./store/store-registry.js";
+export { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./schedule/leader-transfer.js";
+export type { LeaderTransfer } from "./schedule/leader-transfer.js";
+export { Cluster, createCluster } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterPersistence, ClusterSnapshot } from "./cluster/cluster.js";

@@ -1,0 +1,274 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { PdError } from "../errors.js";
+import { type RegionEdit, RegionCatalog, type RegionLog } from "./catalog.js";
+import { compareKeys } from "./keys.js";
+import { type Region, rangesOverlap, regionContains, regionsEqual } from "./region.js";
+
+const k = (s: string) => new TextEncoder().encode(s);
+
+function region(id: bigint, start: string, end: string, version = 1n, confVersion = 1n, peers = [[1n, id * 10n]]): Region {
+  return {
+    id,
+    startKey: k(start),
+    endKey: k(end),
+    epoch: { version, confVersion },
+    peers: peers.map(([storeId, peerId]) => ({ storeId: storeId!, peerId: peerId! })),
+  };
+}
+
+class TestLog implements RegionLog {
+  appends: RegionEdit[][] = [];
+  failNext = 0;
+  async appendRegionEdits(edits: readonly RegionEdit[]): Promise<void> {
+    await Promise.resolve();
+    if (this.failNext > 0) {
+      this.failNext--;
+      throw new Error("disk on fire");
+    }
+    this.appends.push([...edits]);
+  }
+}
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    if (err instanceof PdError) return err.code;
+    throw err;
+  }
+}
+
+function all(c: RegionCatalog): Region[] {
+  return [...c.regions()];
+}
+
+describe("RegionCatalog heartbeat rules", () => {
+  it("rejects malformed regions with INVALID_ARGUMENT and writes nothing", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    expect(await codeOf(c.heartbeat(region(0n, "a", "b")))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.heartbeat(region(1n, "b", "a")))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.heartbeat(region(1n, "b", "b")))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.heartbeat(region(1n, "a", "b", 1n, 1n, [[0n, 5n]])))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.heartbeat(region(1n, "a", "b", 1n, 1n, [[1n, 5n], [1n, 6n]])))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.remove(0n))).toBe("INVALID_ARGUMENT");
+    expect(log.appends).toHaveLength(0);
+    expect(c.size).toBe(0);
+  });
+
+  it("accepts an empty end key as unbounded and routes by bytes, not strings", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat({ ...region(1n, "", ""), endKey: Uint8Array.of(0x80) });
+    await c.heartbeat({ ...region(2n, "", ""), startKey: Uint8Array.of(0x80) });
+    expect(c.getRegionByKey(Uint8Array.of(0x7f, 0xff))?.id).toBe(1n);
+    expect(c.getRegionByKey(Uint8Array.of(0x80))?.id).toBe(2n);
+    expect(c.getRegionByKey(Uint8Array.of(0xff, 0xff, 0xff))?.id).toBe(2n);
+    expect(c.getRegionByKey(new Uint8Array())?.id).toBe(1n);
+  });
+
+  it("rejects a version or a conf version going down, each on its own", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "a", "m", 5n, 5n));
+    expect(await codeOf(c.heartbeat(region(1n, "a", "m", 4n, 9n)))).toBe("STALE_EPOCH");
+    expect(await codeOf(c.heartbeat(region(1n, "a", "m", 9n, 4n)))).toBe("STALE_EPOCH");
+    expect(c.getRegion(1n)?.epoch).toEqual({ version: 5n, confVersion: 5n });
+    // A newer conf version with the same range is accepted.
+    expect(await codeOf(c.heartbeat(region(1n, "a", "m", 5n, 6n, [[1n, 10n], [2n, 11n]])))).toBe("OK");
+    expect(c.getRegion(1n)?.peers).toHaveLength(2);
+  });
+
+  it("rejects a range change without a version bump", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "a", "m", 5n, 5n));
+    expect(await codeOf(c.heartbeat(region(1n, "a", "z", 5n, 6n)))).toBe("STALE_EPOCH");
+  });
+
+  it("rejects an overlap with a region of greater or equal version", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "a", "m", 3n));
+    expect(await codeOf(c.heartbeat(region(2n, "c", "z", 3n)))).toBe("RANGE_OVERLAP");
+    expect(await codeOf(c.heartbeat(region(2n, "", "b", 2n)))).toBe("RANGE_OVERLAP");
+    expect(all(c).map((r) => r.id)).toEqual([1n]);
+  });
+
+  it("accepts a split child that arrives before its parent and removes what it covers", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    await c.heartbeat(region(1n, "", "", 1n));
+    // Region 1 split at "m" into 1 ["", "m") and 2 ["m", ""), both at version 2; 2 reports first.
+    const out = await c.heartbeat(region(2n, "m", "", 2n));
+    expect(out).toEqual({ changed: true, removedRegionIds: [1n] });
+    expect(c.getRegionByKey(k("a"))).toBeUndefined();
+    expect(c.getRegionByKey(k("x"))?.id).toBe(2n);
+    // The parent's stale pre-split heartbeat is refused now...
+    expect(await codeOf(c.heartbeat(region(1n, "", "", 1n)))).toBe("RANGE_OVERLAP");
+    // ...and its post-split heartbeat fills the hole.
+    expect(await codeOf(c.heartbeat(region(1n, "", "m", 2n)))).toBe("OK");
+    expect(c.getRegionByKey(k("a"))?.id).toBe(1n);
+    c.assertConsistent();
+  });
+
+  it("lets a merge result replace both halves", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "", "m", 2n));
+    await c.heartbeat(region(2n, "m", "", 2n));
+    const out = await c.heartbeat(region(1n, "", "", 3n));
+    expect(out.removedRegionIds).toEqual([2n]);
+    expect(all(c).map((r) => r.id)).toEqual([1n]);
+  });
+
+  it("does not write a heartbeat that changes nothing", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    await c.heartbeat(region(1n, "a", "m"));
+    expect(log.appends).toHaveLength(1);
+    const before = c.getRegion(1n);
+    const out = await c.heartbeat(region(1n, "a", "m"));
+    expect(out.changed).toBe(false);
+    expect(log.appends).toHaveLength(1);
+    expect(c.getRegion(1n)).toBe(before);
+  });
+
+  it("keeps its own copy of the key bytes", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    const r = region(1n, "a", "m");
+    await c.heartbeat(r);
+    (r.startKey as Uint8Array)[0] = 0x7a;
+    expect(c.getRegionByKey(k("b"))?.id).toBe(1n);
+  });
+
+  it("leaves the catalog unchanged and reports STORAGE when the write fails", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    await c.heartbeat(region(1n, "", "", 1n));
+    log.failNext = 1;
+    expect(await codeOf(c.heartbeat(region(2n, "m", "", 2n)))).toBe("STORAGE");
+    expect(await codeOf(c.remove(1n).then(() => undefined))).toBe("OK");
+    expect(c.size).toBe(0);
+    log.failNext = 1;
+    await c.heartbeat(region(3n, "a", "b")).catch(() => undefined);
+    expect(c.size).toBe(0);
+  });
+
+  it("removes regions and says whether they existed", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "a", "m"));
+    expect(await c.remove(1n)).toBe(true);
+    expect(await c.remove(1n)).toBe(false);
+    expect(c.getRegionByKey(k("b"))).toBeUndefined();
+  });
+
+  it("commits concurrent writes in one append per batch, each waiting for durability", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => c.heartbeat(region(BigInt(i + 1), `k${String(i).padStart(3, "0")}`, `k${String(i).padStart(3, "0")}~`))),
+    );
+    expect(results.every((r) => r.changed)).toBe(true);
+    expect(c.size).toBe(50);
+    // The first write goes alone; everything that queued behind it shares the next append.
+    expect(log.appends.length).toBeLessThanOrEqual(2);
+    expect(log.appends.flat()).toHaveLength(50);
+  });
+
+  it("never shows a write before it is durable", async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new RegionCatalog({ log: { appendRegionEdits: () => gate } });
+    const p = c.heartbeat(region(1n, "a", "m"));
+    await Promise.resolve();
+    expect(c.getRegionByKey(k("b"))).toBeUndefined();
+    release();
+    await p;
+    expect(c.getRegionByKey(k("b"))?.id).toBe(1n);
+  });
+});
+
+// ---- reference model: the wire contract's rules written as naively as possible ----
+
+type Op = { kind: "hb"; region: Region } | { kind: "rm"; id: bigint };
+
+function modelApply(model: Map<bigint, Region>, op: Op): string {
+  if (op.kind === "rm") {
+    return model.delete(op.id) ? "OK" : "OK";
+  }
+  const r = op.region;
+  const old = model.get(r.id);
+  if (old) {
+    if (r.epoch.version < old.epoch.version || r.epoch.confVersion < old.epoch.confVersion) return "STALE_EPOCH";
+    if (regionsEqual(old, r)) return "OK";
+    const sameRange = compareKeys(old.startKey, r.startKey) === 0 && compareKeys(old.endKey, r.endKey) === 0;
+    if (r.epoch.version === old.epoch.version && !sameRange) return "STALE_EPOCH";
+  }
+  const overlaps = [...model.values()].filter((o) => o.id !== r.id && rangesOverlap(o, r));
+  if (overlaps.some((o) => o.epoch.version >= r.epoch.version)) return "RANGE_OVERLAP";
+  for (const o of overlaps) model.delete(o.id);
+  model.set(r.id, r);
+  return "OK";
+}
+
+const KEYS = ["", "a", "b", "c", "d", "e", "f"].map(k);
+const arbRegion = fc
+  .record({
+    id: fc.bigInt({ min: 1n, max: 6n }),
+    a: fc.integer({ min: 0, max: KEYS.length - 1 }),
+    b: fc.integer({ min: 0, max: KEYS.length - 1 }),
+    version: fc.bigInt({ min: 1n, max: 4n }),
+    confVersion: fc.bigInt({ min: 1n, max: 3n }),
+    store: fc.bigInt({ min: 1n, max: 3n }),
+  })
+  .map(({ id, a, b, version, confVersion, store }): Region => {
+    const lo = Math.min(a, b);
+    const hi = Math.max(a, b);
+    // hi === lo or hi === 0 → unbounded end
+    const end = hi === lo || hi === 0 ? new Uint8Array() : KEYS[hi]!;
+    return { id, startKey: KEYS[lo]!, endKey: end, epoch: { version, confVersion }, peers: [{ storeId: store, peerId: id * 10n + store }] };
+  });
+const arbOp: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 5, arbitrary: arbRegion.map((region) => ({ kind: "hb" as const, region })) },
+  { weight: 1, arbitrary: fc.bigInt({ min: 1n, max: 6n }).map((id) => ({ kind: "rm" as const, id })) },
+);
+const PROBES = [...KEYS, k("aa"), k("c\u0000"), k("zz"), Uint8Array.of(0xff)];
+
+function assertSameAsModel(c: RegionCatalog, model: Map<bigint, Region>): void {
+  c.assertConsistent();
+  expect(c.size).toBe(model.size);
+  for (const [id, r] of model) expect(regionsEqual(c.getRegion(id)!, r)).toBe(true);
+  for (const key of PROBES) {
+    const want = [...model.values()].find((r) => regionContains(r, key));
+    expect(c.getRegionByKey(key)?.id).toBe(want?.id);
+  }
+}
+
+describe("RegionCatalog against a reference model", () => {
+  it("agrees on every outcome and every lookup under random heartbeats and removals", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbOp, { maxLength: 40 }), async (ops) => {
+        const c = new RegionCatalog({ log: new TestLog() });
+        const model = new Map<bigint, Region>();
+        for (const op of ops) {
+          const want = modelApply(model, op);
+          const got = await codeOf(op.kind === "hb" ? c.heartbeat(op.region) : c.remove(op.id));
+          expect(got).toBe(want);
+          assertSameAsModel(c, model);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("ends in the model's state when the same operations arrive concurrently (group commit)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbOp, { maxLength: 40 }), fc.integer({ min: 1, max: 8 }), async (ops, maxBatch) => {
+        const c = new RegionCatalog({ log: new TestLog(), maxBatch });
+        const model = new Map<bigint, Region>();
+        for (const op of ops) modelApply(model, op);
+        await Promise.allSettled(ops.map((op) => (op.kind === "hb" ? c.heartbeat(op.region) : c.remove(op.id))));
+        assertSameAsModel(c, model);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -1,0 +1,309 @@
+import { PdError } from "../errors.js";
+import {
+  cloneRegion,
+  formatEpoch,
+  formatRange,
+  type Region,
+  rangesOverlap,
+  regionsEqual,
+  validateRegion,
+} from "./region.js";
+import { keysEqual } from "./keys.js";
+import { RouteIndex } from "./route-index.js";
+
+/** One durable change to the region catalog. */
+export type RegionEdit =
+  | { readonly kind: "put"; readonly region: Region }
+  | { readonly kind: "delete"; readonly regionId: bigint };
+
+/**
+ * Where the catalog makes its changes durable; pd-storage implements it.
+ * `appendRegionEdits` must resolve only once every edit is durable, and on
+ * rejection none of them may be visible after a restart (all-or-nothing).
+ */
+export interface RegionLog {
+  appendRegionEdits(edits: readonly RegionEdit[]): Promise<void>;
+}
+
+/** What an accepted region heartbeat did. */
+export interface HeartbeatOutcome {
+  /** False when the catalog already held exactly this region (nothing written). */
+  readonly changed: boolean;
+  /** Ids of regions removed because the heartbeat was a newer split/merge result covering them. */
+  readonly removedRegionIds: readonly bigint[];
+}
+
+/** Options of {@link RegionCatalog}. */
+export interface RegionCatalogOptions {
+  readonly log: RegionLog;
+  /** Most operations planned and persisted together as one durable append (group commit). Default 256. */
+  readonly maxBatch?: number;
+  /** Wall clock in milliseconds, for last-heartbeat times. Default `Date.now`. */
+  readonly nowMs?: () => number;
+}
+
+type Pending =
+  | { kind: "heartbeat"; region: Region; resolve: (o: HeartbeatOutcome) => void; reject: (e: unknown) => void }
+  | { kind: "remove"; regionId: bigint; resolve: (removed: boolean) => void; reject: (e: unknown) => void };
+
+const UNCHANGED: HeartbeatOutcome = Object.freeze({ changed: false, removedRegionIds: Object.freeze([]) });
+
+/**
+ * The region catalog: validates region heartbeats and removals against the
+ * epoch rules of the wire contract, makes every change durable through a
+ * {@link RegionLog} before it becomes visible, and answers key lookups.
+ *
+ * Writes are queued and applied by one writer in arrival order. Operations
+ * that arrive while a write is in flight are planned together against the
+ * committed state plus the earlier operations of their batch, and persisted
+ * with one append (one fsync): group commit, with each caller still waiting
+ * for its own durability. Lookups only ever see durable state. A heartbeat
+ * identical to the stored region is answered at once and writes nothing.
+ */
+export class RegionCatalog {
+  readonly #index = new RouteIndex();
+  readonly #heartbeatAtMs = new Map<bigint, number>();
+  readonly #log: RegionLog;
+  readonly #maxBatch: number;
+  readonly #nowMs: () => number;
+  #queue: Pending[] = [];
+  #draining = false;
+  #idle: Array<() => void> = [];
+
+  constructor(options: RegionCatalogOptions) {
+    this.#log = options.log;
+    this.#maxBatch = options.maxBatch ?? 256;
+    this.#nowMs = options.nowMs ?? Date.now;
+  }
+
+  /**
+   * Fills the catalog from a durable snapshot at start-up (no write).
+   *
+   * @throws PdError `STORAGE` when a region is malformed or two overlap: the
+   *   snapshot is corrupt and serving it would misroute keys.
+   */
+  restore(regions: Iterable<Region>): void {
+    for (const r of regions) {
+      try {
+        validateRegion(r);
+      } catch (err) {
+        throw new PdError("STORAGE", `restored catalog: ${(err as Error).message}`, { cause: err });
+      }
+      const clash = this.#index.overlapping(r.startKey, r.endKey).find((o) => o.id !== r.id);
+      if (clash !== undefined || this.#index.get(r.id) !== undefined) {
+        throw new PdError(
+          "STORAGE",
+          `restored catalog: region ${r.id} ${formatRange(r)} clashes with region ${clash?.id ?? r.id}`,
+        );
+      }
+      this.#index.put(r);
+    }
+  }
+
+  /** Number of regions in the catalog. */
+  get size(): number {
+    return this.#index.size;
+  }
+
+  /** The region holding `key`, if any. O(log n). */
+  getRegionByKey(key: Uint8Array): Region | undefined {
+    return this.#index.lookup(key);
+  }
+
+  /** The region with this id, if any. */
+  getRegion(id: bigint): Region | undefined {
+    return this.#index.get(id);
+  }
+
+  /** When the region last sent a heartbeat (ms since epoch), if it has since start-up. */
+  lastHeartbeatMs(id: bigint): number | undefined {
+    return this.#heartbeatAtMs.get(id);
+  }
+
+  /** Up to `limit` regions in key order from the one holding `fromKey`. */
+  scan(fromKey: Uint8Array, limit: number): Region[] {
+    return this.#index.scan(fromKey, limit);
+  }
+
+  /** All regions in key order, lazily (the index must not change while iterating). */
+  regions(): IterableIterator<Region> {
+    return this.#index.values();
+  }
+
+  /** Visits regions in key order until `visit` returns false. */
+  forEach(visit: (region: Region) => boolean | void): void {
+    this.#index.forEach(visit);
+  }
+
+  /**
+   * Applies a region heartbeat. Resolves once the change is durable (or at
+   * once when nothing changes).
+   *
+   * @throws PdError `INVALID_ARGUMENT` for a malformed region, `STALE_EPOCH`
+   *   when its epoch is behind the stored one, `RANGE_OVERLAP` when it overlaps
+   *   a region that is not older, `STORAGE` when the write failed. In every
+   *   error case the catalog is unchanged.
+   */
+  heartbeat(region: Region): Promise<HeartbeatOutcome> {
+    try {
+      validateRegion(region);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const stored = this.#index.get(region.id);
+    if (stored !== undefined && regionsEqual(stored, region)) {
+      this.#heartbeatAtMs.set(region.id, this.#nowMs());
+      return Promise.resolve(UNCHANGED);
+    }
+    const copy = cloneRegion(region);
+    return new Promise((resolve, reject) => this.#enqueue({ kind: "heartbeat", region: copy, resolve, reject }));
+  }
+
+  /**
+   * Removes a region. Resolves with whether it existed, once the removal is durable.
+   *
+   * @throws PdError `INVALID_ARGUMENT` for id 0, `STORAGE` when the write failed.
+   */
+  remove(regionId: bigint): Promise<boolean> {
+    if (regionId === 0n) return Promise.reject(new PdError("INVALID_ARGUMENT", "region id must be non-zero"));
+    return new Promise((resolve, reject) => this.#enqueue({ kind: "remove", regionId, resolve, reject }));
+  }
+
+  /** Resolves once every write queued so far has been settled. */
+  flush(): Promise<void> {
+    if (!this.#draining) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Test hook: checks the index invariants. Linear. */
+  assertConsistent(): void {
+    this.#index.assertConsistent();
+  }
+
+  #enqueue(p: Pending): void {
+    this.#queue.push(p);
+    if (!this.#draining) {
+      this.#draining = true;
+      void this.#drain();
+    }
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.length <= this.#maxBatch ? this.#queue : this.#queue.slice(0, this.#maxBatch);
+        this.#queue = this.#queue.length <= this.#maxBatch ? [] : this.#queue.slice(this.#maxBatch);
+        await this.#commitBatch(batch);
+      }
+    } finally {
+      this.#draining = false;
+      const idle = this.#idle;
+      this.#idle = [];
+      for (const done of idle) done();
+    }
+  }
+
+  async #commitBatch(batch: Pending[]): Promise<void> {
+    // overlay: the batch's effect so far; null marks a region the batch deletes.
+    const overlay = new Map<bigint, Region | null>();
+    const edits: RegionEdit[] = [];
+    const settle: Array<{ ok: () => void; fail: (e: unknown) => void; afterEdits: boolean; error?: unknown }> = [];
+
+    for (const op of batch) {
+      const afterEdits = edits.length > 0;
+      try {
+        if (op.kind === "remove") {
+          const existed = this.#current(overlay, op.regionId) !== undefined;
+          if (existed) {
+            overlay.set(op.regionId, null);
+            edits.push({ kind: "delete", regionId: op.regionId });
+          }
+          settle.push({ ok: () => op.resolve(existed), fail: op.reject, afterEdits });
+        } else {
+          const outcome = this.#planHeartbeat(overlay, edits, op.region);
+          settle.push({ ok: () => op.resolve(outcome), fail: op.reject, afterEdits });
+        }
+      } catch (err) {
+        settle.push({ ok: () => op.reject(err), fail: op.reject, afterEdits, error: err });
+      }
+    }
+
+    if (edits.length > 0) {
+      try {
+        await this.#log.appendRegionEdits(edits);
+      } catch (cause) {
+        const err = cause instanceof PdError && cause.code === "STORAGE"
+          ? cause
+          : new PdError("STORAGE", `region catalog: write failed: ${(cause as Error)?.message ?? cause}`, { cause });
+        // Decisions made on top of this batch's own (now discarded) edits are void too.
+        for (const s of settle) {
+          if (s.error === undefined || s.afterEdits) s.fail(err);
+          else s.ok();
+        }
+        return;
+      }
+      const now = this.#nowMs();
+      for (const e of edits) {
+        if (e.kind === "put") {
+          this.#index.put(e.region);
+          this.#heartbeatAtMs.set(e.region.id, now);
+        } else {
+          this.#index.delete(e.regionId);
+          this.#heartbeatAtMs.delete(e.regionId);
+        }
+      }
+    }
+    for (const s of settle) s.ok();
+  }
+
+  #current(overlay: Map<bigint, Region | null>, id: bigint): Region | undefined {
+    const o = overlay.get(id);
+    if (o !== undefined) return o ?? undefined;
+    return overlay.has(id) ? undefined : this.#index.get(id);
+  }
+
+  #planHeartbeat(overlay: Map<bigint, Region | null>, edits: RegionEdit[], r: Region): HeartbeatOutcome {
+    const existing = this.#current(overlay, r.id);
+    if (existing !== undefined) {
+      const e = existing.epoch;
+      if (r.epoch.version < e.version || r.epoch.confVersion < e.confVersion) {
+        throw new PdError("STALE_EPOCH", `region ${r.id}: stale epoch ${formatEpoch(r.epoch)} < ${formatEpoch(e)}`);
+      }
+      if (regionsEqual(existing, r)) return UNCHANGED;
+      if (r.epoch.version === e.version && !sameRange(existing, r)) {
+        throw new PdError(
+          "STALE_EPOCH",
+          `region ${r.id}: range ${formatRange(r)} differs from ${formatRange(existing)} at the same version ${e.version}`,
+        );
+      }
+    }
+    const overlaps: Region[] = [];
+    for (const o of this.#index.overlapping(r.startKey, r.endKey)) {
+      if (o.id !== r.id && !overlay.has(o.id)) overlaps.push(o);
+    }
+    for (const o of overlay.values()) {
+      if (o !== null && o.id !== r.id && rangesOverlap(o, r)) overlaps.push(o);
+    }
+    for (const o of overlaps) {
+      if (o.epoch.version >= r.epoch.version) {
+        throw new PdError(
+          "RANGE_OVERLAP",
+          `region ${r.id} ${formatRange(r)} v${r.epoch.version} overlaps region ${o.id} ${formatRange(o)} v${o.epoch.version}`,
+        );
+      }
+    }
+    const removed: bigint[] = [];
+    for (const o of overlaps) {
+      overlay.set(o.id, null);
+      edits.push({ kind: "delete", regionId: o.id });
+      removed.push(o.id);
+    }
+    overlay.set(r.id, r);
+    edits.push({ kind: "put", region: r });
+    return { changed: true, removedRegionIds: removed };
+  }
+}
+
+function sameRange(a: Region, b: Region): boolean {
+  return keysEqual(a.startKey, b.startKey) && keysEqual(a.endKey, b.endKey);
+}

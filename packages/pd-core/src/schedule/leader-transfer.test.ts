@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import type { Region } from "../region/region.js";
+import type { StoreStats } from "../store/store-registry.js";
+import { planLeaderTransfer, selectRebalancePair } from "./leader-transfer.js";
+
+const store = (storeId: bigint, leaderNum: bigint): StoreStats => ({ storeId, leaderNum, regionNum: 0n, capacity: 0n, available: 0n });
+const region = (id: bigint, stores: bigint[]): Region => ({
+  id,
+  startKey: new Uint8Array(),
+  endKey: new Uint8Array(),
+  epoch: { version: 1n, confVersion: 1n },
+  peers: stores.map((s) => ({ storeId: s, peerId: id * 100n + s })),
+});
+
+describe("leader-transfer planner", () => {
+  it("moves a leader from the most- to the least-loaded store when the source heartbeats", () => {
+    const stores = [store(1n, 5n), store(2n, 1n), store(3n, 3n)];
+    const op = planLeaderTransfer(stores, [region(7n, [1n, 2n, 3n])], 1n);
+    expect(op).toEqual({ kind: "leader-transfer", regionId: 7n, sourcePeerId: 701n, targetPeerId: 702n });
+  });
+
+  it("plans nothing for a heartbeat from a store that is not the source", () => {
+    const stores = [store(1n, 5n), store(2n, 1n)];
+    expect(planLeaderTransfer(stores, [region(7n, [1n, 2n])], 2n)).toBeUndefined();
+  });
+
+  it("needs a skew of at least two leaders", () => {
+    expect(planLeaderTransfer([store(1n, 2n), store(2n, 1n)], [region(7n, [1n, 2n])], 1n)).toBeUndefined();
+    expect(planLeaderTransfer([store(1n, 3n), store(2n, 1n)], [region(7n, [1n, 2n])], 1n)).toBeDefined();
+  });
+
+  it("breaks ties by the lowest store id", () => {
+    expect(selectRebalancePair([store(2n, 4n), store(1n, 4n), store(3n, 0n), store(4n, 0n)], 1n)).toEqual({
+      source: store(1n, 4n),
+      target: store(3n, 0n),
+    });
+  });
+
+  it("prefers a region whose first peer is on the source, else the first with peers on both", () => {
+    const stores = [store(1n, 9n), store(2n, 0n)];
+    const regions = [region(1n, [2n, 1n]), region(2n, [1n, 2n])];
+    expect(planLeaderTransfer(stores, regions, 1n)?.regionId).toBe(2n);
+    expect(planLeaderTransfer(stores, [region(1n, [2n, 1n])], 1n)?.regionId).toBe(1n);
+  });
+
+  it("needs a region with peers on both stores", () => {
+    expect(planLeaderTransfer([store(1n, 9n), store(2n, 0n)], [region(1n, [1n, 3n])], 1n)).toBeUndefined();
+    expect(planLeaderTransfer([store(1n, 9n)], [region(1n, [1n])], 1n)).toBeUndefined();
+  });
+});
