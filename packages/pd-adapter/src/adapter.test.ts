@@ -1,0 +1,189 @@
+/**
+ * The adapter over a real pd-client against a real grpc-js server on
+ * 127.0.0.1:0 (pd-client's in-test fake PD, shared as test code only).
+ */
+import { createPdClient, GrpcStatus as status, PdClientError } from "@nokv/pd-client";
+import { SchedulerOperationType, type SchedulerOperation } from "@nokv/pd-proto";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { startFakePd, wireRegion, type FakePd } from "../../pd-client/src/testing/fake-pd.js";
+import { createPdAdapter, type PdAdapter, type PdAdapterOptions } from "./adapter.js";
+import type { PdAdapterCall } from "./types.js";
+
+const LT = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER;
+const transfer = (regionId: bigint, sourcePeerId = 1n, targetPeerId = 2n): SchedulerOperation => ({
+  type: LT,
+  regionId,
+  sourcePeerId,
+  targetPeerId,
+});
+
+let pd: FakePd;
+const open: PdAdapter[] = [];
+const releases: Array<() => void> = [];
+
+beforeEach(async () => {
+  pd = await startFakePd();
+});
+
+afterEach(async () => {
+  for (const r of releases.splice(0)) r();
+  for (const a of open.splice(0)) a.close();
+  await pd.close();
+});
+
+function adapter(options: Partial<PdAdapterOptions> = {}): { a: PdAdapter; errors: Array<[PdAdapterCall, unknown]> } {
+  const errors: Array<[PdAdapterCall, unknown]> = [];
+  const a = createPdAdapter({
+    addr: pd.addr,
+    clientOptions: { retry: { initialBackoffMs: 1, maxBackoffMs: 5 } },
+    onError: (call, err) => errors.push([call, err]),
+    ...options,
+  });
+  open.push(a);
+  return { a, errors };
+}
+
+describe("pd adapter", () => {
+  it("ignores zero ids without an RPC", async () => {
+    const { a, errors } = adapter();
+    expect(await a.submitStoreHeartbeat({ storeId: 0n, regionNum: 3n })).toBe(0);
+    expect(
+      await a.submitRegionHeartbeat({ id: 0n, startKey: new Uint8Array(), endKey: new Uint8Array(), epoch: { version: 1n, confVersion: 1n }, peers: [] }),
+    ).toBe(false);
+    expect(await a.removeRegion(0n)).toBe(false);
+    expect(pd.calls).toEqual({ storeHeartbeat: 0, regionHeartbeat: 0, removeRegion: 0, getRegionByKey: 0, allocId: 0, tso: 0 });
+    expect(errors).toEqual([]);
+  });
+
+  it("forwards heartbeats and removals", async () => {
+    const { a } = adapter();
+    const region = { id: 4n, startKey: Buffer.from("a"), endKey: Buffer.from("k"), epoch: { version: 2n, confVersion: 3n }, peers: [{ storeId: 1n, peerId: 41n }] };
+    expect(await a.submitRegionHeartbeat(region)).toBe(true);
+    expect(pd.regions.get(4n)?.epochConfVersion).toBe(3n);
+    expect(await a.submitStoreHeartbeat({ storeId: 1n, regionNum: 1n, leaderNum: 1n, capacity: 100n, available: 50n })).toBe(0);
+    expect(pd.storeHeartbeats).toEqual([{ storeId: 1n, regionNum: 1n, leaderNum: 1n, capacity: 100n, available: 50n }]);
+    expect(await a.removeRegion(4n)).toBe(true);
+    expect(await a.removeRegion(4n)).toBe(false);
+  });
+
+  it("queues valid leader transfers, drops unknown or malformed ones, and plan() drains", async () => {
+    const { a } = adapter();
+    pd.operations = [
+      transfer(10n, 1n, 2n),
+      { type: SchedulerOperationType.SCHEDULER_OPERATION_TYPE_NONE, regionId: 11n, sourcePeerId: 1n, targetPeerId: 2n },
+      { type: 42 as SchedulerOperationType, regionId: 12n, sourcePeerId: 1n, targetPeerId: 2n },
+      transfer(0n),
+      transfer(13n, 0n, 2n),
+      transfer(14n, 1n, 0n),
+      transfer(2n ** 63n, 5n, 6n),
+    ];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(2);
+    expect(a.stats()).toMatchObject({ queued: 2, invalid: 5, enqueued: 2 });
+    expect(a.plan()).toEqual([
+      { type: "leader-transfer", regionId: 10n, sourcePeerId: 1n, targetPeerId: 2n },
+      { type: "leader-transfer", regionId: 2n ** 63n, sourcePeerId: 5n, targetPeerId: 6n },
+    ]);
+    expect(a.plan()).toEqual([]);
+    expect(a.stats().queued).toBe(0);
+  });
+
+  it("dedupes an operation identical to one already queued", async () => {
+    const { a } = adapter();
+    pd.operations = [transfer(10n), transfer(10n), transfer(10n, 1n, 3n)];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(2);
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(0);
+    expect(a.stats()).toMatchObject({ queued: 2, deduplicated: 4 });
+    expect(a.plan()).toHaveLength(2);
+    // Once drained, the same operation may be queued again.
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(2);
+  });
+
+  it("bounds the queue, dropping the oldest and counting the drops", async () => {
+    const { a } = adapter({ maxQueuedOperations: 3 });
+    pd.operations = [1n, 2n, 3n, 4n, 5n].map((id) => transfer(id));
+    await a.submitStoreHeartbeat({ storeId: 1n });
+    pd.operations = [6n, 7n].map((id) => transfer(id));
+    await a.submitStoreHeartbeat({ storeId: 1n });
+    expect(a.stats()).toMatchObject({ queued: 3, dropped: 4, enqueued: 7 });
+    expect(a.plan().map((op) => op.regionId)).toEqual([5n, 6n, 7n]);
+    // A dropped operation is no longer "already queued".
+    pd.operations = [transfer(1n)];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+  });
+
+  it("reports failures to onError with the call name and never rejects", async () => {
+    const { a, errors } = adapter();
+    pd.script("storeHeartbeat", { kind: "fail", status: status.INVALID_ARGUMENT, pdCode: "INVALID_ARGUMENT" });
+    pd.script("regionHeartbeat", { kind: "fail", status: status.FAILED_PRECONDITION, pdCode: "STALE_EPOCH" });
+    pd.script("removeRegion", { kind: "fail", status: status.INTERNAL, pdCode: "STORAGE" });
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(0);
+    expect(await a.submitRegionHeartbeat({ id: 3n, startKey: Buffer.from("a"), endKey: Buffer.from("b"), epoch: { version: 1n, confVersion: 1n }, peers: [] })).toBe(false);
+    expect(await a.removeRegion(3n)).toBe(false);
+    expect(errors.map(([call, err]) => [call, (err as PdClientError).code])).toEqual([
+      ["StoreHeartbeat", "INVALID_ARGUMENT"],
+      ["RegionHeartbeat", "STALE_EPOCH"],
+      ["RemoveRegion", "STORAGE"],
+    ]);
+    expect(a.stats().errors).toBe(3);
+  });
+
+  it("applies its per-call timeout", async () => {
+    const { a, errors } = adapter({ timeoutMs: 150 });
+    releases.push(pd.hold("storeHeartbeat"));
+    const started = Date.now();
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(errors).toHaveLength(1);
+    expect((errors[0]![1] as PdClientError).code).toBe("DEADLINE_EXCEEDED");
+  });
+
+  it("warns with one line by default, and survives a throwing onError", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      const a = createPdAdapter({ addr: pd.addr });
+      open.push(a);
+      pd.script("removeRegion", { kind: "fail", status: status.INVALID_ARGUMENT, details: "line one\nline two" });
+      await a.removeRegion(9n);
+      expect(warn).toHaveBeenCalledTimes(1);
+      const line = String(warn.mock.calls[0]![0]);
+      expect(line).toMatch(/^pd adapter: RemoveRegion failed: /);
+      expect(line).not.toContain("\n");
+    } finally {
+      warn.mockRestore();
+    }
+    const { a } = adapter({
+      onError: () => {
+        throw new Error("handler bug");
+      },
+    });
+    pd.script("removeRegion", { kind: "fail", status: status.INVALID_ARGUMENT });
+    expect(await a.removeRegion(9n)).toBe(false);
+  });
+
+  it("uses a given client without closing it, and ignores calls after close", async () => {
+    const client = createPdClient({ addr: pd.addr });
+    try {
+      const a = createPdAdapter({ client, onError: () => {} });
+      pd.regions.set(1n, wireRegion(1n, "a", "z"));
+      a.close();
+      expect(await a.removeRegion(1n)).toBe(false);
+      expect(pd.calls.removeRegion).toBe(0);
+      expect(await client.removeRegion(1n)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("rejects contradictory or nonsense options", () => {
+    const client = createPdClient({ addr: pd.addr });
+    try {
+      expect(() => createPdAdapter({ client, addr: pd.addr })).toThrow(TypeError);
+      expect(() => createPdAdapter({ client, maxQueuedOperations: 0 })).toThrow(RangeError);
+      expect(() => createPdAdapter({ client, timeoutMs: -1 })).toThrow(RangeError);
+      expect(() => createPdAdapter({})).toThrow(PdClientError);
+      expect(() => createPdAdapter({ addr: "" })).toThrow(/empty PD address/);
+    } finally {
+      client.close();
+    }
+  });
+});

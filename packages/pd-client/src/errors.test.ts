@@ -1,0 +1,64 @@
+import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { describe, expect, it } from "vitest";
+import { PD_SERVER_ERROR_CODES, PdClientError, codeFromStatus, fromServiceError, isRetryableStatus } from "./errors.js";
+
+function serviceError(code: status, trailers: Record<string, string> = {}, details = "boom"): ServiceError {
+  const metadata = new Metadata();
+  for (const [k, v] of Object.entries(trailers)) metadata.set(k, v);
+  return Object.assign(new Error(`${code} ${details}`), { code, details, metadata });
+}
+
+describe("fromServiceError", () => {
+  it("takes the code from the pd-error-code trailer, not from the message", () => {
+    const err = fromServiceError(
+      serviceError(status.FAILED_PRECONDITION, { "pd-error-code": "RANGE_OVERLAP" }, "STALE_EPOCH in text"),
+      "RegionHeartbeat",
+      "h:1",
+    );
+    expect(err).toBeInstanceOf(PdClientError);
+    expect(err.code).toBe("RANGE_OVERLAP");
+    expect(err.status).toBe(status.FAILED_PRECONDITION);
+    expect(err.retryable).toBe(false);
+    expect(err.method).toBe("RegionHeartbeat");
+    expect(err.endpoint).toBe("h:1");
+    expect(err.message).toContain("h:1");
+    expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it("passes every server code through", () => {
+    for (const code of PD_SERVER_ERROR_CODES) {
+      expect(fromServiceError(serviceError(status.INTERNAL, { "pd-error-code": code }), "Tso", "h:1").code).toBe(code);
+    }
+  });
+
+  it("derives the code from the status when the trailer is absent or unknown", () => {
+    expect(fromServiceError(serviceError(status.OUT_OF_RANGE), "AllocID", "h:1").code).toBe("ALLOCATOR_EXHAUSTED");
+    expect(
+      fromServiceError(serviceError(status.UNAVAILABLE, { "pd-error-code": "SOMETHING_NEW" }), "Tso", "h:1").code,
+    ).toBe("UNAVAILABLE");
+    expect(codeFromStatus(status.INVALID_ARGUMENT)).toBe("INVALID_ARGUMENT");
+    expect(codeFromStatus(status.FAILED_PRECONDITION)).toBe("STALE_EPOCH");
+    expect(codeFromStatus(status.DEADLINE_EXCEEDED)).toBe("DEADLINE_EXCEEDED");
+    expect(codeFromStatus(status.CANCELLED)).toBe("CANCELLED");
+    expect(codeFromStatus(status.UNKNOWN)).toBe("INTERNAL");
+    expect(codeFromStatus(status.DATA_LOSS)).toBe("INTERNAL");
+  });
+
+  it("reads the leader address of NOT_LEADER", () => {
+    const err = fromServiceError(
+      serviceError(status.UNAVAILABLE, { "pd-error-code": "NOT_LEADER", "pd-leader-addr": "10.0.0.2:2379" }),
+      "Tso",
+      "h:1",
+    );
+    expect(err.code).toBe("NOT_LEADER");
+    expect(err.leaderAddr).toBe("10.0.0.2:2379");
+    expect(err.retryable).toBe(true);
+  });
+
+  it("never marks INVALID_ARGUMENT, FAILED_PRECONDITION or OUT_OF_RANGE retryable", () => {
+    for (const s of Object.values(status).filter((v): v is status => typeof v === "number")) {
+      const expected = s === status.UNAVAILABLE || s === status.DEADLINE_EXCEEDED || s === status.ABORTED;
+      expect(isRetryableStatus(s), status[s]).toBe(expected);
+    }
+  });
+});

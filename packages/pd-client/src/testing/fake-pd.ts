@@ -1,0 +1,224 @@
+/**
+ * A small in-test PD: a real grpc-js server on 127.0.0.1:0 serving `PDService`
+ * with counters and scriptable misbehaviour. Test-only: excluded from the
+ * build (see tsconfig.json), imported by the tests of pd-client and
+ * pd-adapter.
+ */
+import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import {
+  PDService,
+  type AllocIDRequest,
+  type AllocIDResponse,
+  type GetRegionByKeyRequest,
+  type GetRegionByKeyResponse,
+  type PDServer,
+  type RegionHeartbeatRequest,
+  type RegionHeartbeatResponse,
+  type RegionMeta,
+  type RemoveRegionRequest,
+  type RemoveRegionResponse,
+  type SchedulerOperation,
+  type StoreHeartbeatRequest,
+  type StoreHeartbeatResponse,
+  type TsoRequest,
+  type TsoResponse,
+} from "@nokv/pd-proto";
+
+export type FakeMethod = keyof PDServer & keyof typeof PDService;
+
+/** What the fake does with the next call(s) of one method instead of answering. */
+export type Behaviour =
+  | {
+      readonly kind: "fail";
+      readonly status: status;
+      readonly pdCode?: string;
+      readonly leaderAddr?: string;
+      readonly details?: string;
+    }
+  /** Holds the call until `gate` resolves, then answers normally. */
+  | { readonly kind: "hold"; readonly gate: Promise<void> };
+
+export interface FakePd {
+  readonly addr: string;
+  readonly port: number;
+  /** Calls received per method (every attempt counts). */
+  readonly calls: Record<FakeMethod, number>;
+  /** Requested counts of every Tso call, in arrival order. */
+  readonly tsoCounts: bigint[];
+  /** Requested counts of every AllocID call. */
+  readonly allocCounts: bigint[];
+  /** Store heartbeats received. */
+  readonly storeHeartbeats: StoreHeartbeatRequest[];
+  /** Region heartbeats received. */
+  readonly regionHeartbeats: RegionMeta[];
+  /** Next timestamp / id the allocators hand out. */
+  nextTs: bigint;
+  nextId: bigint;
+  /** Operations every store heartbeat answers with. */
+  operations: SchedulerOperation[];
+  /** The region catalog GetRegionByKey searches (RegionHeartbeat upserts). */
+  regions: Map<bigint, RegionMeta>;
+  /** Scripts the next `times` calls of `method`. */
+  script(method: FakeMethod, behaviour: Behaviour, times?: number): void;
+  /** Holds every call of `method` until the returned release() is called. */
+  hold(method: FakeMethod): () => void;
+  close(): Promise<void>;
+}
+
+const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
+
+/** Builds a wire region quickly: keys as latin1 strings, epoch `[version, confVersion]`. */
+export function wireRegion(
+  id: bigint,
+  start: string,
+  end: string,
+  epoch: readonly [bigint, bigint] = [1n, 1n],
+  peers: ReadonlyArray<readonly [bigint, bigint]> = [[1n, id * 10n]],
+): RegionMeta {
+  return {
+    id,
+    startKey: Buffer.from(start, "latin1"),
+    endKey: Buffer.from(end, "latin1"),
+    epochVersion: epoch[0],
+    epochConfVersion: epoch[1],
+    peers: peers.map(([storeId, peerId]) => ({ storeId, peerId })),
+  };
+}
+
+export async function startFakePd(): Promise<FakePd> {
+  const scripts = new Map<FakeMethod, Behaviour[]>();
+  const server = new Server();
+  const fake = {
+    addr: "",
+    port: 0,
+    calls: { storeHeartbeat: 0, regionHeartbeat: 0, removeRegion: 0, getRegionByKey: 0, allocId: 0, tso: 0 },
+    tsoCounts: [] as bigint[],
+    allocCounts: [] as bigint[],
+    storeHeartbeats: [] as StoreHeartbeatRequest[],
+    regionHeartbeats: [] as RegionMeta[],
+    nextTs: 1n,
+    nextId: 1n,
+    operations: [] as SchedulerOperation[],
+    regions: new Map<bigint, RegionMeta>(),
+    script(method: FakeMethod, behaviour: Behaviour, times = 1): void {
+      const q = scripts.get(method) ?? [];
+      for (let i = 0; i < times; i++) q.push(behaviour);
+      scripts.set(method, q);
+    },
+    hold(method: FakeMethod): () => void {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      holds.set(method, gate);
+      return () => {
+        holds.delete(method);
+        release();
+      };
+    },
+    async close(): Promise<void> {
+      server.forceShutdown();
+    },
+  };
+  const holds = new Map<FakeMethod, Promise<void>>();
+
+  /** Applies scripted behaviour; returns true when the call was answered here. */
+  async function intercept<Res>(method: FakeMethod, callback: sendUnaryData<Res>): Promise<boolean> {
+    fake.calls[method] += 1;
+    const held = holds.get(method);
+    if (held !== undefined) await held;
+    const b = scripts.get(method)?.shift();
+    if (b === undefined) return false;
+    if (b.kind === "hold") {
+      await b.gate;
+      return false;
+    }
+    const md = new Metadata();
+    if (b.pdCode !== undefined) md.set("pd-error-code", b.pdCode);
+    if (b.leaderAddr !== undefined) md.set("pd-leader-addr", b.leaderAddr);
+    callback({ code: b.status, details: b.details ?? `scripted ${status[b.status]}`, metadata: md });
+    return true;
+  }
+
+  function unary<Req, Res>(method: FakeMethod, answer: (req: Req) => Res) {
+    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+      void intercept(method, callback).then((done) => {
+        if (done) return;
+        try {
+          callback(null, answer(call.request));
+        } catch (err) {
+          callback({ code: status.INVALID_ARGUMENT, details: String(err) });
+        }
+      });
+    };
+  }
+
+  const impl: PDServer = {
+    storeHeartbeat: unary<StoreHeartbeatRequest, StoreHeartbeatResponse>("storeHeartbeat", (req) => {
+      fake.storeHeartbeats.push(req);
+      return { accepted: true, operations: fake.operations };
+    }),
+    regionHeartbeat: unary<RegionHeartbeatRequest, RegionHeartbeatResponse>("regionHeartbeat", (req) => {
+      if (req.region === undefined) throw new Error("missing region");
+      fake.regionHeartbeats.push(req.region);
+      fake.regions.set(req.region.id, req.region);
+      return { accepted: true };
+    }),
+    removeRegion: unary<RemoveRegionRequest, RemoveRegionResponse>("removeRegion", (req) => {
+      return { removed: fake.regions.delete(req.regionId) };
+    }),
+    getRegionByKey: unary<GetRegionByKeyRequest, GetRegionByKeyResponse>("getRegionByKey", (req) => {
+      for (const r of fake.regions.values()) {
+        if (compare(r.startKey, req.key) <= 0 && (r.endKey.length === 0 || compare(req.key, r.endKey) < 0)) {
+          return { region: r, notFound: false };
+        }
+      }
+      return { region: undefined, notFound: true };
+    }),
+    allocId: unary<AllocIDRequest, AllocIDResponse>("allocId", (req) => {
+      fake.allocCounts.push(req.count);
+      const count = req.count === 0n ? 1n : req.count;
+      const firstId = fake.nextId;
+      fake.nextId += count;
+      return { firstId, count };
+    }),
+    tso: unary<TsoRequest, TsoResponse>("tso", (req) => {
+      fake.tsoCounts.push(req.count);
+      const count = req.count === 0n ? 1n : req.count;
+      const timestamp = fake.nextTs;
+      fake.nextTs += count;
+      return { timestamp, count };
+    }),
+  };
+  server.addService(PDService, impl);
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+  });
+  fake.port = port;
+  fake.addr = `127.0.0.1:${port}`;
+  return fake;
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function unusedPort(): Promise<number> {
+  const net = await import("node:net");
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Waits until `condition()` holds, polling, or throws after `timeoutMs`.
+ * Synchronisation by condition, never by a fixed sleep.
+ */
+export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
