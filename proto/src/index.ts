@@ -9,8 +9,11 @@ export { RegionEpoch, RegionMeta, RegionPeer } from "./gen/metapb.js";
 export {
   AllocIDRequest,
   AllocIDResponse,
+  GetMembersRequest,
+  GetMembersResponse,
   GetRegionByKeyRequest,
   GetRegionByKeyResponse,
+  Member,
   PDClient,
   PDService,
   RegionHeartbeatRequest,

@@ -22,7 +22,10 @@ describe("wire contract", () => {
       "/pb.PD/GetRegionByKey",
       "/pb.PD/AllocID",
       "/pb.PD/Tso",
+      "/pb.PD/TsoStream",
+      "/pb.PD/GetMembers",
     ]);
+    expect(PDService.tsoStream.requestStream && PDService.tsoStream.responseStream).toBe(true);
   });
 
   it("encodes RegionMeta with the contract's field numbers and wire types", () => {

@@ -146,6 +146,8 @@ const METHOD_NAMES: Record<MethodKey, string> = {
   getRegionByKey: "GetRegionByKey",
   allocId: "AllocID",
   tso: "Tso",
+  tsoStream: "TsoStream",
+  getMembers: "GetMembers",
 };
 
 /** Which failures a method may retry: all retryable ones, or only `NOT_LEADER`. */

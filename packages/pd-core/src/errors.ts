@@ -41,10 +41,13 @@ export const PD_ERROR_CODES: readonly PdErrorCode[] = [
 export class PdError extends Error {
   override readonly name = "PdError";
   readonly code: PdErrorCode;
+  /** With `NOT_LEADER`: the address of the current leader, when one is known. */
+  readonly leaderAddr: string | undefined;
 
-  constructor(code: PdErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: PdErrorCode, message: string, options?: { cause?: unknown; leaderAddr?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
+    this.leaderAddr = options?.leaderAddr;
   }
 }
 

@@ -5,5 +5,8 @@
 export { createPdServer, routeGrpcLogs } from "./server.js";
 export type { PdServer, PdServerOptions } from "./server.js";
 export { createPdHandlers } from "./service/pd-service.js";
-export { ERROR_CODE_KEY, grpcStatusFor, toServiceError } from "./status.js";
+export type { PdHandlerDeps } from "./service/pd-service.js";
+export { createSoloLeadership } from "./leadership/leadership.js";
+export type { Leadership, MemberInfo } from "./leadership/leadership.js";
+export { ERROR_CODE_KEY, LEADER_ADDR_KEY, grpcStatusFor, toServiceError } from "./status.js";
 export { operationToWire, regionFromWire, regionToWire, storeStatsFromWire } from "./convert.js";

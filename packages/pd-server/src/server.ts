@@ -3,6 +3,7 @@ import { type Cluster, createCluster } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
 import { createMemoryStore, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
+import { createSoloLeadership, type Leadership } from "./leadership/leadership.js";
 import { createPdHandlers } from "./service/pd-service.js";
 
 /** Options of {@link createPdServer}. */
@@ -23,6 +24,10 @@ export interface PdServerOptions {
   readonly tsoWindowMs?: number;
   /** Ids reserved per ceiling write. Default 1000. */
   readonly idWindow?: bigint;
+  /** Member name reported by `GetMembers`. Default `pd`. */
+  readonly name?: string;
+  /** Who may serve; default: this process alone, always the leader. */
+  readonly leadership?: Leadership;
 }
 
 /** A running PD server. */
@@ -92,13 +97,17 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       ...(options.idWindow !== undefined && { idWindow: options.idWindow }),
       onBackgroundError: (err) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
     });
+    let boundAddr = addr;
+    const leadership =
+      options.leadership ?? createSoloLeadership({ name: options.name ?? "pd", advertiseAddr: () => boundAddr });
     server = new Server();
-    server.addService(PDService, createPdHandlers(cluster, log));
+    server.addService(PDService, createPdHandlers({ cluster, leadership, log }));
     const s = server;
     const port = await new Promise<number>((resolve, reject) =>
       s.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
     );
     const address = `${host}:${port}`;
+    boundAddr = address;
     const restored = { regions: cluster.regions.size, idNext: cluster.ids.next, tsNext: cluster.tso.last + 1n };
     const graceMs = options.shutdownGraceMs ?? 5000;
     let closing: Promise<void> | undefined;

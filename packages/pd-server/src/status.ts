@@ -5,6 +5,9 @@ import type { Logger } from "pino";
 /** Trailing-metadata key carrying the stable PD error code of a failed call. */
 export const ERROR_CODE_KEY = "pd-error-code";
 
+/** Trailing-metadata key carrying the leader's `host:port` on a `NOT_LEADER` failure. */
+export const LEADER_ADDR_KEY = "pd-leader-addr";
+
 /** The gRPC status for each PD error code. Exhaustive: a new code fails to compile until mapped. */
 export function grpcStatusFor(code: PdErrorCode): status {
   switch (code) {
@@ -37,6 +40,7 @@ export function toServiceError(err: unknown, method: string, log: Logger): Parti
   const metadata = new Metadata();
   if (err instanceof PdError) {
     metadata.set(ERROR_CODE_KEY, err.code);
+    if (err.leaderAddr) metadata.set(LEADER_ADDR_KEY, err.leaderAddr);
     if (err.code === "STORAGE") log.error({ err, method }, "storage failure");
     return { code: grpcStatusFor(err.code), details: err.message, metadata };
   }

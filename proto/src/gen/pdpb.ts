@@ -10,8 +10,10 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -124,6 +126,23 @@ export interface TsoRequest {
 export interface TsoResponse {
   timestamp: bigint;
   count: bigint;
+}
+
+export interface Member {
+  /** Unique member name (`--name`). */
+  name: string;
+  /** Address clients dial for this member (`--advertise-addr`). */
+  advertiseAddr: string;
+  isLeader: boolean;
+}
+
+export interface GetMembersRequest {
+}
+
+export interface GetMembersResponse {
+  members: Member[];
+  /** Unset while no leader is elected. */
+  leader: Member | undefined;
 }
 
 function createBaseStoreHeartbeatRequest(): StoreHeartbeatRequest {
@@ -1270,6 +1289,254 @@ export const TsoResponse: MessageFns<TsoResponse> = {
   },
 };
 
+function createBaseMember(): Member {
+  return { name: "", advertiseAddr: "", isLeader: false };
+}
+
+export const Member: MessageFns<Member> = {
+  encode(message: Member, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.advertiseAddr !== "") {
+      writer.uint32(18).string(message.advertiseAddr);
+    }
+    if (message.isLeader !== false) {
+      writer.uint32(24).bool(message.isLeader);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Member {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMember();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.advertiseAddr = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.isLeader = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Member {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      advertiseAddr: isSet(object.advertiseAddr)
+        ? globalThis.String(object.advertiseAddr)
+        : isSet(object.advertise_addr)
+        ? globalThis.String(object.advertise_addr)
+        : "",
+      isLeader: isSet(object.isLeader)
+        ? globalThis.Boolean(object.isLeader)
+        : isSet(object.is_leader)
+        ? globalThis.Boolean(object.is_leader)
+        : false,
+    };
+  },
+
+  toJSON(message: Member): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.advertiseAddr !== "") {
+      obj.advertiseAddr = message.advertiseAddr;
+    }
+    if (message.isLeader !== false) {
+      obj.isLeader = message.isLeader;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Member>): Member {
+    return Member.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Member>): Member {
+    const message = createBaseMember();
+    message.name = object.name ?? "";
+    message.advertiseAddr = object.advertiseAddr ?? "";
+    message.isLeader = object.isLeader ?? false;
+    return message;
+  },
+};
+
+function createBaseGetMembersRequest(): GetMembersRequest {
+  return {};
+}
+
+export const GetMembersRequest: MessageFns<GetMembersRequest> = {
+  encode(_: GetMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetMembersRequest {
+    return {};
+  },
+
+  toJSON(_: GetMembersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetMembersRequest>): GetMembersRequest {
+    return GetMembersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetMembersRequest>): GetMembersRequest {
+    const message = createBaseGetMembersRequest();
+    return message;
+  },
+};
+
+function createBaseGetMembersResponse(): GetMembersResponse {
+  return { members: [], leader: undefined };
+}
+
+export const GetMembersResponse: MessageFns<GetMembersResponse> = {
+  encode(message: GetMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      Member.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.leader !== undefined) {
+      Member.encode(message.leader, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(Member.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.leader = Member.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetMembersResponse {
+    return {
+      members: globalThis.Array.isArray(object?.members) ? object.members.map((e: any) => Member.fromJSON(e)) : [],
+      leader: isSet(object.leader) ? Member.fromJSON(object.leader) : undefined,
+    };
+  },
+
+  toJSON(message: GetMembersResponse): unknown {
+    const obj: any = {};
+    if (message.members?.length) {
+      obj.members = message.members.map((e) => Member.toJSON(e));
+    }
+    if (message.leader !== undefined) {
+      obj.leader = Member.toJSON(message.leader);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetMembersResponse>): GetMembersResponse {
+    return GetMembersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetMembersResponse>): GetMembersResponse {
+    const message = createBaseGetMembersResponse();
+    message.members = object.members?.map((e) => Member.fromPartial(e)) || [];
+    message.leader = (object.leader !== undefined && object.leader !== null)
+      ? Member.fromPartial(object.leader)
+      : undefined;
+    return message;
+  },
+};
+
 export type PDService = typeof PDService;
 export const PDService = {
   storeHeartbeat: {
@@ -1333,6 +1600,29 @@ export const PDService = {
     responseSerialize: (value: TsoResponse): Buffer => Buffer.from(TsoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TsoResponse => TsoResponse.decode(value),
   },
+  /**
+   * Timestamps over one long-lived stream: each request is answered, in
+   * order, by one response carrying a run of `count` consecutive values.
+   */
+  tsoStream: {
+    path: "/pb.PD/TsoStream" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: TsoRequest): Buffer => Buffer.from(TsoRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TsoRequest => TsoRequest.decode(value),
+    responseSerialize: (value: TsoResponse): Buffer => Buffer.from(TsoResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TsoResponse => TsoResponse.decode(value),
+  },
+  /** The PD members and which one leads. */
+  getMembers: {
+    path: "/pb.PD/GetMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetMembersRequest): Buffer => Buffer.from(GetMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetMembersRequest => GetMembersRequest.decode(value),
+    responseSerialize: (value: GetMembersResponse): Buffer => Buffer.from(GetMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetMembersResponse => GetMembersResponse.decode(value),
+  },
 } as const;
 
 export interface PDServer extends UntypedServiceImplementation {
@@ -1342,6 +1632,13 @@ export interface PDServer extends UntypedServiceImplementation {
   getRegionByKey: handleUnaryCall<GetRegionByKeyRequest, GetRegionByKeyResponse>;
   allocId: handleUnaryCall<AllocIDRequest, AllocIDResponse>;
   tso: handleUnaryCall<TsoRequest, TsoResponse>;
+  /**
+   * Timestamps over one long-lived stream: each request is answered, in
+   * order, by one response carrying a run of `count` consecutive values.
+   */
+  tsoStream: handleBidiStreamingCall<TsoRequest, TsoResponse>;
+  /** The PD members and which one leads. */
+  getMembers: handleUnaryCall<GetMembersRequest, GetMembersResponse>;
 }
 
 export interface PDClient extends Client {
@@ -1431,6 +1728,29 @@ export interface PDClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TsoResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Timestamps over one long-lived stream: each request is answered, in
+   * order, by one response carrying a run of `count` consecutive values.
+   */
+  tsoStream(): ClientDuplexStream<TsoRequest, TsoResponse>;
+  tsoStream(options: Partial<CallOptions>): ClientDuplexStream<TsoRequest, TsoResponse>;
+  tsoStream(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<TsoRequest, TsoResponse>;
+  /** The PD members and which one leads. */
+  getMembers(
+    request: GetMembersRequest,
+    callback: (error: ServiceError | null, response: GetMembersResponse) => void,
+  ): ClientUnaryCall;
+  getMembers(
+    request: GetMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetMembersResponse) => void,
+  ): ClientUnaryCall;
+  getMembers(
+    request: GetMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetMembersResponse) => void,
   ): ClientUnaryCall;
 }
 

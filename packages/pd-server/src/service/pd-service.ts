@@ -1,104 +1,159 @@
-import type { sendUnaryData, ServerUnaryCall } from "@grpc/grpc-js";
+import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
 import { type Cluster, PdError, type Run } from "@nokv/pd-core";
 import type {
-  AllocIDRequest,
-  AllocIDResponse,
-  GetRegionByKeyRequest,
+  GetMembersResponse,
   GetRegionByKeyResponse,
+  Member,
   PDServer,
-  RegionHeartbeatRequest,
   RegionHeartbeatResponse,
-  RemoveRegionRequest,
-  RemoveRegionResponse,
-  StoreHeartbeatRequest,
-  StoreHeartbeatResponse,
   TsoRequest,
   TsoResponse,
 } from "@nokv/pd-proto";
 import type { Logger } from "pino";
 import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire } from "../convert.js";
+import type { Leadership, MemberInfo } from "../leadership/leadership.js";
 import { toServiceError } from "../status.js";
 
 const NOT_FOUND: GetRegionByKeyResponse = { region: undefined, notFound: true };
 const ACCEPTED: RegionHeartbeatResponse = { accepted: true };
 
+/** What the handlers are built from. */
+export interface PdHandlerDeps {
+  readonly cluster: Cluster;
+  readonly leadership: Leadership;
+  readonly log: Logger;
+}
+
+type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
+
+const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: m.advertiseAddr, isLeader: m.isLeader });
+
 /**
- * The six RPCs of `pb.PD` over a {@link Cluster}. Validation happens in the
+ * The RPCs of `pb.PD` over a {@link Cluster}. Every request first asks the
+ * {@link Leadership} whether this member may serve; validation happens in the
  * domain; every failure leaves state unchanged and maps to a status through
  * {@link toServiceError}. Writes reply only after they are durable.
  */
-export function createPdHandlers(cluster: Cluster, log: Logger): PDServer {
-  const fail = (method: string, cb: sendUnaryData<never>, err: unknown) => cb(toServiceError(err, method, log), null);
-
-  function answerRun<T>(method: string, r: Run | Promise<Run>, cb: sendUnaryData<T>, wire: (run: Run) => T): void {
-    if (r instanceof Promise) {
-      r.then(
-        (run) => cb(null, wire(run)),
-        (err: unknown) => fail(method, cb as sendUnaryData<never>, err),
-      );
-    } else {
-      cb(null, wire(r));
-    }
-  }
-
-  return {
-    storeHeartbeat(call: ServerUnaryCall<StoreHeartbeatRequest, StoreHeartbeatResponse>, cb: sendUnaryData<StoreHeartbeatResponse>) {
+export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): PDServer {
+  /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
+  function unary<Req, Res>(method: string, handle: Handler<Req, Res>, leaderOnly = true) {
+    return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
+      let out: Res | Promise<Res>;
       try {
-        const ops = cluster.storeHeartbeat(storeStatsFromWire(call.request));
-        cb(null, { accepted: true, operations: ops.map(operationToWire) });
+        if (leaderOnly) leadership.check();
+        out = handle(call.request);
       } catch (err) {
-        fail("StoreHeartbeat", cb as sendUnaryData<never>, err);
-      }
-    },
-
-    regionHeartbeat(call: ServerUnaryCall<RegionHeartbeatRequest, RegionHeartbeatResponse>, cb: sendUnaryData<RegionHeartbeatResponse>) {
-      const meta = call.request.region;
-      if (meta === undefined) {
-        fail("RegionHeartbeat", cb as sendUnaryData<never>, new PdError("INVALID_ARGUMENT", "region heartbeat: region is required"));
+        cb(toServiceError(err, method, log), null);
         return;
       }
-      cluster.regionHeartbeat(regionFromWire(meta)).then(
+      if (out instanceof Promise) {
+        out.then(
+          (res) => cb(null, res),
+          (err: unknown) => cb(toServiceError(err, method, log), null),
+        );
+      } else {
+        cb(null, out);
+      }
+    };
+  }
+
+  const mapRun = <T>(r: Run | Promise<Run>, wire: (run: Run) => T): T | Promise<T> =>
+    r instanceof Promise ? r.then(wire) : wire(r);
+  const tsoWire = (run: Run): TsoResponse => ({ timestamp: run.first, count: run.count });
+
+  return {
+    storeHeartbeat: unary("StoreHeartbeat", (req) => {
+      const ops = cluster.storeHeartbeat(storeStatsFromWire(req));
+      return { accepted: true, operations: ops.map(operationToWire) };
+    }),
+
+    regionHeartbeat: unary("RegionHeartbeat", (req) => {
+      const meta = req.region;
+      if (meta === undefined) throw new PdError("INVALID_ARGUMENT", "region heartbeat: region is required");
+      return cluster.regionHeartbeat(regionFromWire(meta)).then(
         (outcome) => {
           if (outcome.removedRegionIds.length > 0) {
-            log.info({ regionId: meta.id, replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
+            log.info({ regionId: meta.id.toString(), replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
           }
-          cb(null, ACCEPTED);
+          return ACCEPTED;
         },
         (err: unknown) => {
           if (err instanceof PdError && (err.code === "STALE_EPOCH" || err.code === "RANGE_OVERLAP")) {
             log.debug({ regionId: meta.id.toString(), reason: err.code, detail: err.message }, "region heartbeat rejected");
           }
-          fail("RegionHeartbeat", cb as sendUnaryData<never>, err);
+          throw err;
         },
       );
+    }),
+
+    removeRegion: unary("RemoveRegion", (req) => cluster.removeRegion(req.regionId).then((removed) => ({ removed }))),
+
+    getRegionByKey: unary("GetRegionByKey", (req) => {
+      const region = cluster.getRegionByKey(req.key);
+      return region === undefined ? NOT_FOUND : { region: regionToWire(region), notFound: false };
+    }),
+
+    allocId: unary("AllocID", (req) => mapRun(cluster.allocId(req.count), (run) => ({ firstId: run.first, count: run.count }))),
+
+    tso: unary("Tso", (req) => mapRun(cluster.allocTimestamps(req.count), tsoWire)),
+
+    tsoStream(call: ServerDuplexStream<TsoRequest, TsoResponse>) {
+      // Responses must leave in request order: once one request waits for a
+      // durable ceiling, later ones queue behind it.
+      let tail: Promise<void> = Promise.resolve();
+      let waiting = 0;
+      let failed = false;
+      let ended = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        call.emit("error", toServiceError(err, "TsoStream", log));
+      };
+      const finishIfDone = () => {
+        if (ended && waiting === 0 && !failed) call.end();
+      };
+      const answer = (req: TsoRequest): Promise<void> | undefined => {
+        if (failed) return undefined;
+        try {
+          leadership.check();
+          const r = cluster.allocTimestamps(req.count);
+          if (!(r instanceof Promise)) {
+            call.write(tsoWire(r));
+            return undefined;
+          }
+          return r.then((run) => void call.write(tsoWire(run)), fail);
+        } catch (err) {
+          fail(err);
+          return undefined;
+        }
+      };
+      call.on("data", (req: TsoRequest) => {
+        if (waiting === 0) {
+          const p = answer(req);
+          if (p === undefined) return;
+          waiting++;
+          tail = p;
+        } else {
+          waiting++;
+          tail = tail.then(() => answer(req));
+        }
+        tail = tail.finally(() => {
+          waiting--;
+          finishIfDone();
+        });
+      });
+      call.on("end", () => {
+        ended = true;
+        finishIfDone();
+      });
+      call.on("error", () => {
+        failed = true;
+      });
     },
 
-    removeRegion(call: ServerUnaryCall<RemoveRegionRequest, RemoveRegionResponse>, cb: sendUnaryData<RemoveRegionResponse>) {
-      cluster.removeRegion(call.request.regionId).then(
-        (removed) => cb(null, { removed }),
-        (err: unknown) => fail("RemoveRegion", cb as sendUnaryData<never>, err),
-      );
-    },
-
-    getRegionByKey(call: ServerUnaryCall<GetRegionByKeyRequest, GetRegionByKeyResponse>, cb: sendUnaryData<GetRegionByKeyResponse>) {
-      const region = cluster.getRegionByKey(call.request.key);
-      cb(null, region === undefined ? NOT_FOUND : { region: regionToWire(region), notFound: false });
-    },
-
-    allocId(call: ServerUnaryCall<AllocIDRequest, AllocIDResponse>, cb: sendUnaryData<AllocIDResponse>) {
-      try {
-        answerRun("AllocID", cluster.allocId(call.request.count), cb, (run) => ({ firstId: run.first, count: run.count }));
-      } catch (err) {
-        fail("AllocID", cb as sendUnaryData<never>, err);
-      }
-    },
-
-    tso(call: ServerUnaryCall<TsoRequest, TsoResponse>, cb: sendUnaryData<TsoResponse>) {
-      try {
-        answerRun("Tso", cluster.allocTimestamps(call.request.count), cb, (run) => ({ timestamp: run.first, count: run.count }));
-      } catch (err) {
-        fail("Tso", cb as sendUnaryData<never>, err);
-      }
-    },
+    getMembers: unary("GetMembers", (): GetMembersResponse => {
+      const { members, leader } = leadership.members();
+      return { members: members.map(memberToWire), leader: leader === undefined ? undefined : memberToWire(leader) };
+    }, false),
   };
 }
