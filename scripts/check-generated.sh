@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Regenerates the protobuf code and fails if that changes anything committed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pnpm --filter @nokv/pd-proto generate >/dev/null
+if ! git diff --quiet -- proto/src/gen || [ -n "$(git ls-files --others --exclude-standard proto/src/gen)" ]; then
+  echo "check-generated: proto/src/gen differs from what 'pnpm generate' produces; regenerate and commit:" >&2
+  git status --short -- proto/src/gen >&2
+  exit 1
+fi
+echo "check-generated: proto/src/gen is up to date"
