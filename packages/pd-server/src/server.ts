@@ -3,7 +3,7 @@ import { type Cluster, createCluster } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
 import { createMemoryStore, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
-import { createSoloLeadership, type Leadership } from "./leadership/leadership.js";
+import { createSoloLeadership } from "./leadership/leadership.js";
 import { createPdHandlers } from "./service/pd-service.js";
 
 /** Options of {@link createPdServer}. */
@@ -26,8 +26,6 @@ export interface PdServerOptions {
   readonly idWindow?: bigint;
   /** Member name reported by `GetMembers`. Default `pd`. */
   readonly name?: string;
-  /** Who may serve; default: this process alone, always the leader. */
-  readonly leadership?: Leadership;
 }
 
 /** A running PD server. */
@@ -98,10 +96,9 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       onBackgroundError: (err) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
     });
     let boundAddr = addr;
-    const leadership =
-      options.leadership ?? createSoloLeadership({ name: options.name ?? "pd", advertiseAddr: () => boundAddr });
+    const leadership = createSoloLeadership({ cluster, name: options.name ?? "pd", advertiseAddr: () => boundAddr });
     server = new Server();
-    server.addService(PDService, createPdHandlers({ cluster, leadership, log }));
+    server.addService(PDService, createPdHandlers({ leadership, log }));
     const s = server;
     const port = await new Promise<number>((resolve, reject) =>
       s.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),

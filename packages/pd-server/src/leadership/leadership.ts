@@ -1,3 +1,5 @@
+import type { Cluster } from "@nokv/pd-core";
+
 /** One PD member as reported by `GetMembers`. */
 export interface MemberInfo {
   readonly name: string;
@@ -6,24 +8,25 @@ export interface MemberInfo {
 }
 
 /**
- * Who may serve. The service asks before every request; a member that is not
- * the leader throws PdError `NOT_LEADER` (with the leader's address when it
- * knows it), which clients follow.
+ * Who may serve, and with which cluster model. The service asks before every
+ * request; a member that is not the leader throws PdError `NOT_LEADER` (with
+ * the leader's address when it knows it), which clients follow.
  */
 export interface Leadership {
   /**
-   * Returns when this member may serve now; throws PdError `NOT_LEADER` or
-   * `UNAVAILABLE` otherwise. Synchronous: it is on every request's path.
+   * The cluster to serve this request with, when this member may serve now;
+   * throws PdError `NOT_LEADER` or `UNAVAILABLE` otherwise. Synchronous: it is
+   * on every request's path.
    */
-  check(): void;
+  serving(): Cluster;
   /** The members and the leader, for `GetMembers`. */
   members(): { readonly members: readonly MemberInfo[]; readonly leader: MemberInfo | undefined };
 }
 
 /** The single-process PD: always the leader of a one-member cluster. */
-export function createSoloLeadership(self: { name: string; advertiseAddr: () => string }): Leadership {
+export function createSoloLeadership(self: { cluster: Cluster; name: string; advertiseAddr: () => string }): Leadership {
   return {
-    check() {},
+    serving: () => self.cluster,
     members() {
       const me: MemberInfo = { name: self.name, advertiseAddr: self.advertiseAddr(), isLeader: true };
       return { members: [me], leader: me };

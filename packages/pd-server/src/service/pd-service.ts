@@ -19,12 +19,12 @@ const ACCEPTED: RegionHeartbeatResponse = { accepted: true };
 
 /** What the handlers are built from. */
 export interface PdHandlerDeps {
-  readonly cluster: Cluster;
+  /** Decides whether this member serves, and supplies the cluster model when it does. */
   readonly leadership: Leadership;
   readonly log: Logger;
 }
 
-type Handler<Req, Res> = (req: Req) => Res | Promise<Res>;
+type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
 
 const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: m.advertiseAddr, isLeader: m.isLeader });
 
@@ -34,14 +34,13 @@ const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: 
  * domain; every failure leaves state unchanged and maps to a status through
  * {@link toServiceError}. Writes reply only after they are durable.
  */
-export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): PDServer {
+export function createPdHandlers({ leadership, log }: PdHandlerDeps): PDServer {
   /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
-  function unary<Req, Res>(method: string, handle: Handler<Req, Res>, leaderOnly = true) {
+  function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
       let out: Res | Promise<Res>;
       try {
-        if (leaderOnly) leadership.check();
-        out = handle(call.request);
+        out = handle(call.request, leadership.serving());
       } catch (err) {
         cb(toServiceError(err, method, log), null);
         return;
@@ -62,12 +61,12 @@ export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): P
   const tsoWire = (run: Run): TsoResponse => ({ timestamp: run.first, count: run.count });
 
   return {
-    storeHeartbeat: unary("StoreHeartbeat", (req) => {
+    storeHeartbeat: unary("StoreHeartbeat", (req, cluster) => {
       const ops = cluster.storeHeartbeat(storeStatsFromWire(req));
       return { accepted: true, operations: ops.map(operationToWire) };
     }),
 
-    regionHeartbeat: unary("RegionHeartbeat", (req) => {
+    regionHeartbeat: unary("RegionHeartbeat", (req, cluster) => {
       const meta = req.region;
       if (meta === undefined) throw new PdError("INVALID_ARGUMENT", "region heartbeat: region is required");
       return cluster.regionHeartbeat(regionFromWire(meta)).then(
@@ -86,16 +85,16 @@ export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): P
       );
     }),
 
-    removeRegion: unary("RemoveRegion", (req) => cluster.removeRegion(req.regionId).then((removed) => ({ removed }))),
+    removeRegion: unary("RemoveRegion", (req, cluster) => cluster.removeRegion(req.regionId).then((removed) => ({ removed }))),
 
-    getRegionByKey: unary("GetRegionByKey", (req) => {
+    getRegionByKey: unary("GetRegionByKey", (req, cluster) => {
       const region = cluster.getRegionByKey(req.key);
       return region === undefined ? NOT_FOUND : { region: regionToWire(region), notFound: false };
     }),
 
-    allocId: unary("AllocID", (req) => mapRun(cluster.allocId(req.count), (run) => ({ firstId: run.first, count: run.count }))),
+    allocId: unary("AllocID", (req, cluster) => mapRun(cluster.allocId(req.count), (run) => ({ firstId: run.first, count: run.count }))),
 
-    tso: unary("Tso", (req) => mapRun(cluster.allocTimestamps(req.count), tsoWire)),
+    tso: unary("Tso", (req, cluster) => mapRun(cluster.allocTimestamps(req.count), tsoWire)),
 
     tsoStream(call: ServerDuplexStream<TsoRequest, TsoResponse>) {
       // Responses must leave in request order: once one request waits for a
@@ -115,8 +114,7 @@ export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): P
       const answer = (req: TsoRequest): Promise<void> | undefined => {
         if (failed) return undefined;
         try {
-          leadership.check();
-          const r = cluster.allocTimestamps(req.count);
+          const r = leadership.serving().allocTimestamps(req.count);
           if (!(r instanceof Promise)) {
             call.write(tsoWire(r));
             return undefined;
@@ -151,9 +149,14 @@ export function createPdHandlers({ cluster, leadership, log }: PdHandlerDeps): P
       });
     },
 
-    getMembers: unary("GetMembers", (): GetMembersResponse => {
-      const { members, leader } = leadership.members();
-      return { members: members.map(memberToWire), leader: leader === undefined ? undefined : memberToWire(leader) };
-    }, false),
+    // Answered by every member, leader or not: it is how clients find the leader.
+    getMembers(_call: ServerUnaryCall<unknown, GetMembersResponse>, cb: sendUnaryData<GetMembersResponse>) {
+      try {
+        const { members, leader } = leadership.members();
+        cb(null, { members: members.map(memberToWire), leader: leader === undefined ? undefined : memberToWire(leader) });
+      } catch (err) {
+        cb(toServiceError(err, "GetMembers", log), null);
+      }
+    },
   };
 }
