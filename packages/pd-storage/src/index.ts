@@ -1,6 +1,7 @@
 /**
  * `@nokv/pd-storage`: PD's persistence. The {@link Store} contract and its
- * backends: memory (tests, no `--workdir`) and local-file (`--workdir`).
+ * backends: memory (tests, no `--workdir`), local-file (`--workdir`) and
+ * etcd (several PD members sharing one etcd, with leader election).
  */
 export { deleteRegion, saveRegion } from "./store.js";
 export type { Store } from "./store.js";
@@ -8,3 +9,12 @@ export { MemoryStore, createMemoryStore } from "./memory/memory-store.js";
 export { LocalFileStore, openLocalFileStore } from "./local-file/local-file-store.js";
 export type { LocalFileStoreOptions, LocalFileStoreStats, RecoveryReport } from "./local-file/local-file-store.js";
 export { STATE_FILE, formatAllocatorState, parseAllocatorState } from "./local-file/allocator-state-file.js";
+export { EtcdStore, openEtcdStore } from "./etcd/etcd-store.js";
+export type { EtcdStoreOptions, EtcdStoreStats } from "./etcd/etcd-store.js";
+export { LeaderElection, createLeaderElection } from "./etcd/leader-election.js";
+export type { CampaignOptions, LeaderElectionOptions, LeaderTerm } from "./etcd/leader-election.js";
+export { formatLeaderValue, parseLeaderValue } from "./etcd/leader-guard.js";
+export type { LeaderFence, LeaderGuard, PdMember } from "./etcd/leader-guard.js";
+export { ETCD_KEY_ROOT, clusterKeys } from "./etcd/key-layout.js";
+export type { ClusterKeys } from "./etcd/key-layout.js";
+export type { EtcdConnectionOptions } from "./etcd/etcd-connection.js";

@@ -1,0 +1,246 @@
+import { randomUUID } from "node:crypto";
+import { PdError } from "@nokv/pd-core";
+import { Etcd3 } from "etcd3";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
+import { waitUntil } from "../testing/wait-until.js";
+import { testRegion } from "../store.contract.js";
+import { openEtcdStore } from "./etcd-store.js";
+import { createLeaderElection, type LeaderElection, type LeaderTerm } from "./leader-election.js";
+
+const freshClusterId = () => `e-${randomUUID().slice(0, 8)}`;
+
+interface Member {
+  readonly name: string;
+  readonly addr: string;
+  readonly election: LeaderElection;
+  readonly elected: LeaderTerm[];
+  readonly deposed: string[];
+  electedAt?: number;
+}
+
+describe("leader election", () => {
+  let etcd: EtcdCluster;
+  let raw: Etcd3;
+  beforeAll(async () => {
+    etcd = await startEtcdCluster({ members: 1 });
+    raw = new Etcd3({ hosts: [...etcd.endpoints] });
+  });
+  afterAll(async () => {
+    raw?.close();
+    await etcd?.stop();
+  });
+  const members: Member[] = [];
+  afterEach(async () => {
+    for (const m of members.splice(0)) await m.election.close();
+  });
+
+  async function member(clusterId: string, name: string, endpoints = etcd.endpoints): Promise<Member> {
+    const errors: PdError[] = [];
+    const election = await createLeaderElection({ endpoints, clusterId, onError: (e) => errors.push(e) });
+    const m: Member = { name, addr: `${name}.test:2379`, election, elected: [], deposed: [] };
+    members.push(m);
+    return m;
+  }
+  function campaign(m: Member, leaseTtlSec = 2): void {
+    m.election.campaign({
+      name: m.name,
+      advertiseAddr: m.addr,
+      leaseTtlSec,
+      onElected: (t) => {
+        m.electedAt = Date.now();
+        m.elected.push(t);
+      },
+      onDeposed: (r) => m.deposed.push(r),
+    });
+  }
+  const leaders = (ms: readonly Member[]) => ms.filter((m) => m.election.isLeader);
+
+  it("elects exactly one of three candidates; everyone sees its address", async () => {
+    const id = freshClusterId();
+    const ms = [await member(id, "pd-1"), await member(id, "pd-2"), await member(id, "pd-3")];
+    const observer = await member(id, "observer");
+    expect(observer.election.leader).toBeUndefined();
+    expect(await observer.election.currentLeader()).toBeUndefined();
+    for (const m of ms) campaign(m);
+    const [leader] = await waitUntil("a leader", () => (leaders(ms).length > 0 ? leaders(ms) : undefined));
+    // Give the others every chance to (wrongly) win too.
+    await waitUntil("all see the leader", () =>
+      [...ms, observer].every((m) => m.election.leader?.advertiseAddr === leader!.addr),
+    );
+    expect(leaders(ms)).toEqual([leader]);
+    expect(ms.reduce((n, m) => n + m.elected.length, 0)).toBe(1);
+    expect(await observer.election.currentLeader()).toEqual({ name: leader!.name, advertiseAddr: leader!.addr });
+    expect(JSON.parse((await raw.get(`/nokv/pd/${id}/leader`).string())!)).toEqual({
+      name: leader!.name,
+      advertiseAddr: leader!.addr,
+    });
+    for (const m of ms.filter((x) => x !== leader)) {
+      expect(m.election.fence()).toBeUndefined();
+      expect(m.election.leaderAddr()).toBe(leader!.addr);
+    }
+  });
+
+  it("elects another member within ~TTL when the leader dies without resigning", async () => {
+    const id = freshClusterId();
+    const ms = [await member(id, "pd-1"), await member(id, "pd-2"), await member(id, "pd-3")];
+    for (const m of ms) campaign(m);
+    const [old] = await waitUntil("a leader", () => (leaders(ms).length > 0 ? leaders(ms) : undefined));
+    const rest = ms.filter((m) => m !== old);
+
+    const killedAt = Date.now();
+    await old!.election.close(); // no resign: the key stays until the 2 s lease runs out
+    const [next] = await waitUntil("a new leader", () => (leaders(rest).length > 0 ? leaders(rest) : undefined), {
+      timeoutMs: 10_000,
+      intervalMs: 10,
+    });
+    const failoverMs = next!.electedAt! - killedAt;
+    console.log(`[election] failover after close without resign (TTL 2 s): ${failoverMs} ms`);
+    expect(failoverMs).toBeGreaterThan(1000); // it did wait for the lease
+    expect(failoverMs).toBeLessThan(5000); // generous bound around ~2-3 s
+    expect(leaders(rest)).toEqual([next]);
+    await waitUntil("followers see the new leader", () => rest.every((m) => m.election.leader?.advertiseAddr === next!.addr));
+    expect(old!.deposed).toEqual(["closed"]);
+  });
+
+  it("hands over at once on resign", async () => {
+    const id = freshClusterId();
+    const a = await member(id, "pd-a");
+    const b = await member(id, "pd-b");
+    campaign(a);
+    await waitUntil("pd-a elected", () => a.election.isLeader);
+    campaign(b);
+    await waitUntil("pd-b sees pd-a", () => b.election.leader?.name === "pd-a");
+    const t0 = Date.now();
+    await a.election.resign();
+    expect(a.election.isLeader).toBe(false);
+    expect(a.deposed).toEqual(["resigned"]);
+    await waitUntil("pd-b elected", () => b.election.isLeader, { intervalMs: 5 });
+    const handoverMs = b.electedAt! - t0;
+    console.log(`[election] hand-over on resign: ${handoverMs} ms`);
+    expect(handoverMs).toBeLessThan(1500);
+    await waitUntil("pd-a sees pd-b", () => a.election.leader?.name === "pd-b");
+    // pd-a stopped campaigning: it does not come back when pd-b resigns.
+    await b.election.resign();
+    await waitUntil("no leader", async () => (await a.election.currentLeader()) === undefined);
+    expect(a.election.isLeader).toBe(false);
+  });
+
+  it("deposes the leader when its lease is revoked or its key deleted behind its back, then campaigns again", async () => {
+    const id = freshClusterId();
+    const a = await member(id, "pd-a");
+    campaign(a);
+    await waitUntil("pd-a elected", () => a.election.isLeader);
+    const first = a.election.term!;
+    await raw.leaseClient.leaseRevoke({ ID: first.leaseId });
+    await waitUntil("pd-a deposed", () => a.deposed.length === 1);
+    expect(a.deposed[0]).toMatch(/leader key was deleted|lease expired/);
+    // Still campaigning, and alone: it wins a new term with a new fence.
+    await waitUntil("pd-a re-elected", () => a.elected.length === 2 && a.election.isLeader);
+    const second = a.election.term!;
+    expect(BigInt(second.createRevision)).toBeGreaterThan(BigInt(first.createRevision));
+
+    await raw.delete().key(`/nokv/pd/${id}/leader`);
+    await waitUntil("pd-a deposed again", () => a.deposed.length === 2);
+    expect(a.deposed[1]).toBe("the leader key was deleted");
+    await waitUntil("pd-a re-elected again", () => a.elected.length === 3 && a.election.isLeader);
+  });
+
+  it("refuses a second campaign and bad options", async () => {
+    const a = await member(freshClusterId(), "pd-a");
+    expect(() => a.election.campaign({ name: "x", advertiseAddr: "x:1", leaseTtlSec: 0 })).toThrow(/leaseTtlSec/);
+    campaign(a);
+    expect(() => campaign(a)).toThrow(/already campaigning/);
+    await expect(createLeaderElection({ endpoints: etcd.endpoints, clusterId: "bad/id" })).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+    });
+    await expect(
+      createLeaderElection({ endpoints: ["http://127.0.0.1:1"], clusterId: "x", requestTimeoutMs: 500 }),
+    ).rejects.toMatchObject({ code: "STORAGE" });
+  });
+});
+
+describe("leader election when etcd goes away", () => {
+  it("stops being leader within the lease TTL and is re-elected when etcd is back", async () => {
+    const etcd = await startEtcdCluster({ members: 1 });
+    const id = freshClusterId();
+    const deposed: Array<{ reason: string; at: number }> = [];
+    let electedCount = 0;
+    const e = await createLeaderElection({ endpoints: etcd.endpoints, clusterId: id, requestTimeoutMs: 1000 });
+    const store = await openEtcdStore({ endpoints: etcd.endpoints, clusterId: id, leaderGuard: e, requestTimeoutMs: 1000 });
+    try {
+      e.campaign({
+        name: "pd-a",
+        advertiseAddr: "pd-a.test:2379",
+        onElected: () => electedCount++,
+        onDeposed: (reason) => deposed.push({ reason, at: Date.now() }),
+      });
+      await waitUntil("elected", () => e.isLeader);
+      await store.load();
+      await store.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
+
+      const killedAt = Date.now();
+      await etcd.kill(0);
+      await waitUntil("not leader any more", () => !e.isLeader, { timeoutMs: 5000, intervalMs: 10 });
+      const stepDownMs = Date.now() - killedAt;
+      console.log(`[election] leader stops serving ${stepDownMs} ms after etcd died (TTL 2 s)`);
+      // The lease was last renewed before the kill, so the step-down comes within the TTL (plus polling lag).
+      expect(stepDownMs).toBeLessThanOrEqual(2600);
+      await waitUntil("onDeposed", () => deposed.length > 0, { timeoutMs: 1000 });
+      expect(deposed[0]!.reason).toMatch(/not renewed within 2 s/);
+      await expect(store.appendRegionEdits([{ kind: "delete", regionId: 1n }])).rejects.toMatchObject({ code: "NOT_LEADER" });
+
+      await etcd.restart(0);
+      await waitUntil("re-elected", () => e.isLeader && electedCount === 2, { timeoutMs: 15_000 });
+      await store.load();
+      await store.appendRegionEdits([{ kind: "put", region: testRegion(2n, "b", "c") }]);
+      expect((await store.load()).regions).toHaveLength(2);
+    } finally {
+      await store.close();
+      await e.close();
+      await etcd.stop();
+    }
+  }, 60_000);
+});
+
+describe("leader election on a 3-member etcd", () => {
+  let cluster: EtcdCluster;
+  beforeAll(async () => {
+    cluster = await startEtcdCluster({ members: 3 });
+  }, 60_000);
+  afterAll(() => cluster?.stop());
+
+  it("keeps its leader when an etcd follower dies, and fails over between PD members", async () => {
+    const id = freshClusterId();
+    const client = new Etcd3({ hosts: [...cluster.endpoints] });
+    const deposed: string[] = [];
+    const a = await createLeaderElection({ endpoints: cluster.endpoints, clusterId: id });
+    const b = await createLeaderElection({ endpoints: cluster.endpoints, clusterId: id });
+    try {
+      a.campaign({ name: "pd-a", advertiseAddr: "pd-a.test:2379", onDeposed: (r) => deposed.push(r) });
+      await waitUntil("pd-a elected", () => a.isLeader);
+      b.campaign({ name: "pd-b", advertiseAddr: "pd-b.test:2379" });
+      await waitUntil("pd-b sees pd-a", () => b.leader?.name === "pd-a");
+
+      const status = await client.maintenance.status();
+      const raftLeader = (await client.cluster.memberList({})).members.find((m) => m.ID === status.leader)?.name;
+      const follower = cluster.names.findIndex((n) => n !== raftLeader);
+      await cluster.kill(follower);
+      // Several lease periods pass without losing leadership.
+      const until = Date.now() + 3000;
+      await waitUntil("3 s to pass", () => Date.now() > until || deposed.length > 0, { timeoutMs: 5000 });
+      expect(deposed).toEqual([]);
+      expect(a.isLeader).toBe(true);
+
+      const t0 = Date.now();
+      await a.close();
+      await waitUntil("pd-b elected", () => b.isLeader, { timeoutMs: 10_000, intervalMs: 10 });
+      console.log(`[election, 3-member etcd with one member down] failover: ${Date.now() - t0} ms`);
+      expect(Date.now() - t0).toBeLessThan(6000);
+    } finally {
+      await a.close();
+      await b.close();
+      client.close();
+    }
+  }, 60_000);
+});
