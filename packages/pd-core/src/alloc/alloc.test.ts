@@ -177,6 +177,13 @@ describe("TsoAllocator", () => {
     expect(await code(() => tso.alloc(1n))).toBe("ALLOCATOR_EXHAUSTED");
   });
 
+  it("still starts when the restored ceiling is the last timestamp, and answers ALLOCATOR_EXHAUSTED", async () => {
+    const restored = { idCurrent: 0n, tsCurrent: MAX_UINT64 };
+    const tso = new TsoAllocator({ checkpoint: new Checkpointer(new TestStore(), restored), nowMs: () => 0 });
+    expect(await code(() => tso.alloc(1n))).toBe("ALLOCATOR_EXHAUSTED");
+    expect(tso.last).toBe(MAX_UINT64);
+  });
+
   it("hands out unique increasing values to concurrent callers across crashes (property)", async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -216,6 +223,22 @@ describe("Checkpointer", () => {
     expect(store.saved.length).toBeLessThanOrEqual(2);
     expect(store.last).toEqual({ idCurrent: 20n, tsCurrent: 5n });
     expect(ckpt.durable).toEqual({ idCurrent: 20n, tsCurrent: 5n });
+  });
+
+  it("resolves a raise covered by the write in flight without another write", async () => {
+    const store = new TestStore();
+    const ckpt = new Checkpointer(store, ZERO);
+    const inFlight = ckpt.raise("id", 100n);
+    const covered = ckpt.raise("id", 50n); // arrives while 100 is being written
+    await Promise.all([inFlight, covered]);
+    expect(store.saved).toEqual([{ idCurrent: 100n, tsCurrent: 0n }]);
+    expect(ckpt.writes).toBe(1);
+    // A raise beyond the write in flight still gets its own write.
+    const first = ckpt.raise("ts", 10n);
+    const beyond = ckpt.raise("ts", 20n);
+    await Promise.all([first, beyond]);
+    expect(store.last).toEqual({ idCurrent: 100n, tsCurrent: 20n });
+    expect(ckpt.durable.tsCurrent).toBe(20n);
   });
 
   it("does not write when the target is already durable", async () => {

@@ -123,6 +123,18 @@ export class Checkpointer {
         this.#writes++;
         this.#durable = next;
         for (const w of waiting) w.resolve();
+        // Raises that arrived during this write and are covered by it need no
+        // write of their own (an allocator that ran into its ceiling while the
+        // background refill was in flight waits for that refill, not for a
+        // second, identical write).
+        if (this.#waiters.length > 0) {
+          const uncovered: Waiter[] = [];
+          for (const w of this.#waiters) {
+            if (w.target <= (w.kind === "id" ? next.idCurrent : next.tsCurrent)) w.resolve();
+            else uncovered.push(w);
+          }
+          this.#waiters = uncovered;
+        }
       }
     } finally {
       this.#writing = false;

@@ -56,8 +56,10 @@ export class TsoAllocator {
     this.#nowMs = options.nowMs ?? Date.now;
     const start = options.start ?? 1n;
     const ceiling = this.#checkpoint.durable.tsCurrent;
-    this.#last = start - 1n > ceiling ? start - 1n : ceiling;
-    if (this.#last >= MAX_UINT64) throw new PdError("ALLOCATOR_EXHAUSTED", "tso: start is beyond 2^64-1");
+    // At the very end of the space PD still starts (routing and ids keep
+    // working); every Tso then answers ALLOCATOR_EXHAUSTED.
+    const floor = start - 1n > ceiling ? start - 1n : ceiling;
+    this.#last = floor > MAX_UINT64 ? MAX_UINT64 : floor;
   }
 
   /** The last timestamp reserved (0 before the first). */
