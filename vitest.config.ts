@@ -10,6 +10,7 @@ export default defineConfig({
       "packages/*/src/**/*.test.ts",
       "apps/*/src/**/*.test.ts",
       "tests/*/src/**/*.test.ts",
+      "bench/src/**/*.test.ts",
     ],
     testTimeout: 30_000,
     hookTimeout: 30_000,

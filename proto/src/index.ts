@@ -5,14 +5,22 @@
  * The code under `./gen/` is produced by `pnpm --filter @nokv/pd-proto generate`
  * from `pb/*.proto`; never edit it by hand.
  */
+import { fileURLToPath } from "node:url";
+
 export { RegionEpoch, RegionMeta, RegionPeer } from "./gen/metapb.js";
 export {
   AllocIDRequest,
   AllocIDResponse,
   GetMembersRequest,
   GetMembersResponse,
+  GetRegionByIdRequest,
+  GetRegionByIdResponse,
   GetRegionByKeyRequest,
   GetRegionByKeyResponse,
+  ListRegionsRequest,
+  ListRegionsResponse,
+  ListStoresRequest,
+  ListStoresResponse,
   Member,
   PDClient,
   PDService,
@@ -24,10 +32,22 @@ export {
   SchedulerOperationType,
   StoreHeartbeatRequest,
   StoreHeartbeatResponse,
+  StoreLiveness,
+  StoreStatus,
   TsoRequest,
   TsoResponse,
 } from "./gen/pdpb.js";
 export type { PDServer } from "./gen/pdpb.js";
+
+/**
+ * Absolute path of the directory holding the `.proto` sources (`pdpb.proto`,
+ * `metapb.proto`; both `package pb`), shipped in the package's `pb/` folder:
+ * for tools that load descriptors at run time, such as gRPC server reflection.
+ */
+export const PROTO_DIR: string = fileURLToPath(new URL("../pb/", import.meta.url));
+
+/** The `.proto` files of the service, relative to {@link PROTO_DIR}. */
+export const PROTO_FILES: readonly string[] = ["pdpb.proto", "metapb.proto"];
 
 /** Largest value a protobuf uint64 can carry: 2^64 - 1. */
 export const MAX_UINT64 = (1n << 64n) - 1n;

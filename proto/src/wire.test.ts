@@ -24,6 +24,9 @@ describe("wire contract", () => {
       "/pb.PD/Tso",
       "/pb.PD/TsoStream",
       "/pb.PD/GetMembers",
+      "/pb.PD/ListStores",
+      "/pb.PD/ListRegions",
+      "/pb.PD/GetRegionById",
     ]);
     expect(PDService.tsoStream.requestStream && PDService.tsoStream.responseStream).toBe(true);
   });

@@ -1,8 +1,18 @@
 import { Command, CommanderError, Option } from "commander";
-import { pino } from "pino";
-import { routeGrpcLogs } from "@nokv/pd-server";
-import { startPd } from "./commands/pd.js";
-import { parseUint64 } from "./flags.js";
+import type { Logger } from "pino";
+import { addClientFlags, type ClientFlags } from "./commands/client-options.js";
+import {
+  allocIdVerb,
+  healthVerb,
+  regionsVerb,
+  regionVerb,
+  storesVerb,
+  tsoVerb,
+  type VerbResult,
+  withClient,
+} from "./commands/inspect.js";
+import type { PdCommandOptions } from "./commands/pd.js";
+import { parsePositiveInt, parseUint64 } from "./flags.js";
 
 /** Where the CLI writes; replaced in tests. */
 export interface CliIo {
@@ -10,10 +20,43 @@ export interface CliIo {
   readonly stderr: (line: string) => void;
 }
 
+/**
+ * Writes to a standard stream, ignoring a broken pipe: when whoever read our
+ * output is gone (a log collector died), PD keeps running and still stops
+ * cleanly on a signal instead of crashing on EPIPE.
+ */
+function lineWriter(stream: NodeJS.WriteStream): (line: string) => void {
+  let broken = false;
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE" || err.code === "ERR_STREAM_DESTROYED") broken = true;
+  });
+  return (line) => {
+    if (!broken && !stream.destroyed) stream.write(`${line}\n`);
+  };
+}
+
+let stdio: CliIo | undefined;
 const defaultIo: CliIo = {
-  stdout: (line) => process.stdout.write(`${line}\n`),
-  stderr: (line) => process.stderr.write(`${line}\n`),
+  stdout: (line) => (stdio ??= { stdout: lineWriter(process.stdout), stderr: lineWriter(process.stderr) }).stdout(line),
+  stderr: (line) => (stdio ??= { stdout: lineWriter(process.stdout), stderr: lineWriter(process.stderr) }).stderr(line),
 };
+
+/**
+ * PD's logger: JSON lines on stderr, or pino-pretty's human-readable lines
+ * when stderr is a terminal.
+ */
+async function createLogger(level: string): Promise<Logger> {
+  const { pino } = await import("pino");
+  const options = { level, base: { component: "pd" } };
+  if (process.stderr.isTTY) {
+    const { default: pretty } = await import("pino-pretty");
+    return pino(options, pretty({ destination: 2, sync: true, colorize: true }));
+  }
+  const dest = pino.destination({ fd: 2, sync: true });
+  // Nobody reading stderr any more must not crash PD (see lineWriter).
+  dest.on("error", () => undefined);
+  return pino(options, dest);
+}
 
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
@@ -30,7 +73,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
   const program = new Command("pd-cli")
     .description("Run and inspect NoKV's placement driver (PD).")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: () => undefined })
+    // Help goes to stdout (asked for) or stderr (no command given); errors are
+    // printed once, below, as one `pd-cli: …` line.
+    .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()), outputError: () => undefined })
     .showHelpAfterError(false);
 
   program
@@ -43,8 +88,21 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option("--config <file>", "raft_config.json to read PD defaults from")
     .addOption(new Option("--scope <scope>", "config scope").choices(["host", "docker"]).default("host"))
     .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))
-    .action(async (opts: { addr?: string; workdir?: string; idStart?: bigint; tsStart?: bigint; config?: string; scope: string; logLevel: string }) => {
-      const log = pino({ level: opts.logLevel, base: { component: "pd" } }, pino.destination(2));
+    .option("--status-addr <host:port>", "serve Prometheus metrics (/metrics) and the inspection API (/pd/api/v1) here; off by default, keep it on loopback")
+    .option("--cacert <file>", "CA bundle (PEM): require client certificates that chain to it (mutual TLS)")
+    .option("--cert <file>", "server certificate (PEM) for TLS on the gRPC and status ports")
+    .option("--key <file>", "private key (PEM) of --cert")
+    .option("--cert-allowed-cn <cn>", "allowed client certificate CN (repeatable or comma-separated; needs --cacert)", (v: string, prev: string[] = []) => [...prev, v])
+    .option("--max-message-bytes <n>", "largest request message in bytes (default 4194304)", parsePositiveInt)
+    .option("--max-key-bytes <n>", "longest key or region boundary in bytes (default 65536)", parsePositiveInt)
+    .option("--store-disconnected-after-ms <ms>", "a store silent this long is disconnected (default 20000)", parsePositiveInt)
+    .option("--store-down-after-ms <ms>", "a store silent this long is down (default 1800000)", parsePositiveInt)
+    .option("--transfer-timeout-ms <ms>", "an issued leader transfer counts as in flight at most this long (default 30000)", parsePositiveInt)
+    .option("--max-transfers-per-store <n>", "most leader transfers in flight per store (default 4)", parsePositiveInt)
+    .action(async (opts: PdCommandOptions & { logLevel: string }) => {
+      // Loaded here, not at the top: the inspection verbs need none of the server.
+      const [{ routeGrpcLogs }, { startPd }] = await Promise.all([import("@nokv/pd-server"), import("./commands/pd.js")]);
+      const log = await createLogger(opts.logLevel);
       routeGrpcLogs(log);
       const server = await startPd(opts, log, io.stdout);
       running = new Promise<number>((resolve) => {
@@ -74,16 +132,77 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       });
     });
 
+  /** Registers an inspection verb: runs it, prints its lines, keeps its exit code. */
+  let verbExit = 0;
+  const inspect = <F extends ClientFlags>(cmd: Command, run: (flags: F, args: string[]) => Promise<VerbResult>) =>
+    addClientFlags(cmd).action(async (...params: unknown[]) => {
+      const self = params[params.length - 1] as Command;
+      const args = params.slice(0, -2) as string[];
+      const result = await run(self.opts<F>(), args);
+      for (const line of result.lines) io.stdout(line);
+      verbExit = result.exitCode;
+    });
+
+  inspect(program.command("stores").description("List the stores PD knows, with stats and liveness."), (f) =>
+    withClient(f, (c) => storesVerb(c, f)),
+  );
+  inspect<ClientFlags & { limit?: bigint; startKey?: string; hex?: boolean }>(
+    program
+      .command("regions")
+      .description("List regions in key order (one page).")
+      .option("--limit <n>", "regions per page (default 100, at most 10000)", parseUint64)
+      .option("--start-key <key>", "start from the region holding this key")
+      .option("--hex", "--start-key is hex"),
+    (f) => withClient(f, (c) => regionsVerb(c, f)),
+  );
+  const region = program.command("region").description("Show one region, by key or by id.");
+  inspect<ClientFlags & { hex?: boolean }>(
+    region.command("key").argument("<key>", "a key (text, or hex with --hex)").option("--hex", "the key is hex").description("The region holding a key."),
+    (f, [key]) => withClient(f, (c) => regionVerb(c, f, { key: key! })),
+  );
+  inspect(
+    region
+      .command("id")
+      .argument("<id>", "region id")
+      .description("The region with this id."),
+    (f, [id]) => withClient(f, (c) => regionVerb(c, f, { id: parseRegionId(id!) })),
+  );
+  inspect(program.command("tso").description("Get a timestamp and print its physical time."), (f) =>
+    withClient(f, (c) => tsoVerb(c, f)),
+  );
+  inspect<ClientFlags & { count: bigint }>(
+    program
+      .command("alloc-id")
+      .description("Reserve ids from PD's allocator (never handed out again).")
+      .option("--count <n>", "how many consecutive ids", parseUint64, 1n),
+    (f) => withClient(f, (c) => allocIdVerb(c, f)),
+  );
+  inspect(program.command("health").description("Check every PD member's gRPC health (exit 1 unless all serve)."), (f) =>
+    withClient(f, (c) => healthVerb(c, f)),
+  );
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0) return 0;
+      // Run without a (sub)command: commander has printed the usage to stderr.
+      if (err.code === "commander.help") return err.exitCode || 1;
       io.stderr(`pd-cli: ${oneLine(err)}`);
       return err.exitCode || 1;
     }
     io.stderr(`pd-cli: ${oneLine(err)}`);
     return 1;
   }
-  return running ? await running : 0;
+  return running ? await running : verbExit;
+}
+
+function parseRegionId(text: string): bigint {
+  try {
+    const id = parseUint64(text);
+    if (id === 0n) throw new Error("zero");
+    return id;
+  } catch {
+    throw new Error(`invalid region id ${JSON.stringify(text)}: expected a decimal uint64 above 0`);
+  }
 }

@@ -1,4 +1,5 @@
 import {
+  credentials as grpcCredentials,
   Metadata,
   status as GrpcStatus,
   type ChannelCredentials,
@@ -12,6 +13,9 @@ import {
   checkUint64,
   idRangeFromWire,
   keyToWire,
+  membersFromWire,
+  regionPageFromWire,
+  storeStatusFromWire,
   regionFromWire,
   regionToWire,
   storeHeartbeatFromWire,
@@ -19,6 +23,7 @@ import {
   timestampRangeFromWire,
 } from "./convert.js";
 import { EndpointSet, parseEndpoints } from "./endpoints.js";
+import { decodeHealthCheckResponse, encodeHealthCheckRequest, HEALTH_CHECK_PATH } from "./health.js";
 import {
   PdClientError,
   abortedError,
@@ -29,9 +34,17 @@ import {
 import { backoffMs, resolveRetryPolicy, sleep, type RetryOptions, type RetryPolicy } from "./retry.js";
 import { RouteCache, regionContains, type RouteCacheOptions } from "./route-cache.js";
 import { MAX_TSO_BATCH, TsoBatcher, type TsoBatchingOptions } from "./tso-batcher.js";
+import { TSO_STREAM_UNSUPPORTED, TsoStream } from "./tso-stream.js";
 import type {
   GetRegionOptions,
+  HealthCheckOptions,
+  HealthStatus,
   IdRange,
+  ListRegionsOptions,
+  PdClientTlsOptions,
+  PdMembers,
+  RegionPage,
+  StoreStatus,
   PdCallOptions,
   PdClientStats,
   Region,
@@ -52,10 +65,21 @@ export interface PdClientOptions {
   readonly retry?: RetryOptions | false;
   /** Route cache for `getRegionByKey`, or `false` to always ask PD. */
   readonly routeCache?: RouteCacheOptions | false;
-  /** Timestamp batching, or `false` for one `Tso` RPC per call. */
+  /** Timestamp batching, or `false` for one `Tso` request per call. */
   readonly tsoBatching?: TsoBatchingOptions | false;
+  /**
+   * Send timestamp requests on one `TsoStream` per endpoint (default `true`).
+   * An endpoint that does not offer it (an older PD) is remembered and gets
+   * unary `Tso` RPCs; `false` always uses unary RPCs.
+   */
+  readonly tsoStream?: boolean;
   /** Channel credentials. Default: insecure (plaintext), as NoKV's PD serves. */
   readonly credentials?: ChannelCredentials;
+  /**
+   * TLS (PEM contents): `caCert` to verify PD, `cert` + `key` for mutual TLS.
+   * A friendlier alternative to `credentials`; give one or the other.
+   */
+  readonly tls?: PdClientTlsOptions;
   /** Extra grpc-js channel options, merged over the client's defaults. */
   readonly channelOptions?: ChannelOptions;
   /**
@@ -119,6 +143,26 @@ export interface PdClient {
    * `Tso` call cannot grant more.
    */
   getTimestamps(count: bigint, options?: PdCallOptions): Promise<TimestampRange>;
+  /**
+   * The stores PD knows, with their last stats and liveness, by ascending id
+   * (`ListStores`; leader only, retried on retryable errors).
+   */
+  listStores(options?: PdCallOptions): Promise<StoreStatus[]>;
+  /**
+   * One page of regions in key order from the region holding `startKey`
+   * (`ListRegions`). Follow `nextStartKey` for the next page. Limits above
+   * PD's maximum fail with `INVALID_ARGUMENT`.
+   */
+  listRegions(options?: ListRegionsOptions): Promise<RegionPage>;
+  /** The region with this id, or `undefined` when PD has none (`GetRegionById`; not cached). */
+  getRegionById(regionId: bigint, options?: PdCallOptions): Promise<Region | undefined>;
+  /** PD's members and the current leader (`GetMembers`, answered by every member). */
+  getMembers(options?: PdCallOptions): Promise<PdMembers>;
+  /**
+   * Asks the standard gRPC health service (`grpc.health.v1.Health/Check`) of
+   * one endpoint: a single attempt within the deadline, no retries.
+   */
+  checkHealth(options?: HealthCheckOptions): Promise<HealthStatus>;
   /** Drops the cached region with this id (e.g. after a stale-epoch error). Returns whether one was cached. */
   invalidateRegion(regionId: bigint): boolean;
   /** Drops the cached region holding `key`. Returns whether one was cached. */
@@ -148,6 +192,9 @@ const METHOD_NAMES: Record<MethodKey, string> = {
   tso: "Tso",
   tsoStream: "TsoStream",
   getMembers: "GetMembers",
+  listStores: "ListStores",
+  listRegions: "ListRegions",
+  getRegionById: "GetRegionById",
 };
 
 /** Which failures a method may retry: all retryable ones, or only `NOT_LEADER`. */
@@ -191,6 +238,12 @@ class GrpcPdClient implements PdClient {
   private readonly nowMs: () => number;
   private readonly closeController = new AbortController();
   private readonly active = new Set<ClientUnaryCall>();
+  /** Whether timestamp requests may use a `TsoStream`. */
+  private readonly tsoStreaming: boolean;
+  /** The one open `TsoStream` (to `tsoStream.endpoint`), if any. */
+  private tsoStream: TsoStream | undefined;
+  /** Endpoints that answered `TsoStream` with UNIMPLEMENTED: they get unary `Tso`. */
+  private readonly tsoUnaryOnly = new Set<string>();
   private closed = false;
   private readonly counters = {
     rpcs: 0,
@@ -198,6 +251,9 @@ class GrpcPdClient implements PdClient {
     leaderRedirects: 0,
     tsoRequests: 0,
     tsoRpcs: 0,
+    tsoUnaryRpcs: 0,
+    tsoStreamRequests: 0,
+    tsoStreams: 0,
     regionRpcs: 0,
     routeCacheHits: 0,
     routeCacheMisses: 0,
@@ -205,14 +261,18 @@ class GrpcPdClient implements PdClient {
 
   constructor(options: PdClientOptions) {
     if (typeof options !== "object" || options === null) throw invalidArgument("options must be an object");
+    if (options.credentials !== undefined && options.tls !== undefined) {
+      throw invalidArgument("give either credentials or tls, not both");
+    }
     this.set = new EndpointSet(
       parseEndpoints(options.addr, options.endpoints),
-      options.credentials,
+      options.credentials ?? (options.tls === undefined ? undefined : tlsCredentials(options.tls)),
       options.channelOptions,
     );
     this.timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
     this.policy = resolveRetryPolicy(options.retry);
     this.nowMs = options.nowMs ?? (() => performance.now());
+    this.tsoStreaming = options.tsoStream ?? true;
     if (options.routeCache !== false) {
       const rc = options.routeCache ?? {};
       if (rc.ttlMs !== undefined && !(rc.ttlMs > 0)) throw invalidArgument("routeCache.ttlMs must be positive");
@@ -259,6 +319,13 @@ class GrpcPdClient implements PdClient {
       responseDeserialize: (value: Buffer) => ResponseOf<M>;
     };
     const client = this.set.client(endpoint);
+    this.counters.rpcs += 1;
+    if (method === "tso") {
+      this.counters.tsoRpcs += 1;
+      this.counters.tsoUnaryRpcs += 1;
+    } else if (method === "getRegionByKey") {
+      this.counters.regionRpcs += 1;
+    }
     return new Promise<ResponseOf<M>>((resolve, reject) => {
       let call: ClientUnaryCall | undefined;
       let onAbort: (() => void) | undefined;
@@ -283,6 +350,40 @@ class GrpcPdClient implements PdClient {
         onAbort = () => c.cancel();
         signal.addEventListener("abort", onAbort, { once: true });
       }
+    });
+  }
+
+  /**
+   * One attempt of a timestamp request on `endpoint`: a request on the
+   * endpoint's `TsoStream` (opened on first use, re-opened after it broke or
+   * when the client moved to another endpoint), or a unary `Tso` RPC where
+   * the endpoint has no `TsoStream`. Which endpoint is `run()`'s decision
+   * (through the {@link EndpointSet}), exactly as for unary calls; a stream
+   * failure rejects like a unary attempt would, so `run()` retries it.
+   */
+  private tsoAttempt(
+    endpoint: string,
+    request: RequestOf<"tso">,
+    deadlineMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<ResponseOf<"tso">> {
+    if (!this.tsoStreaming || this.tsoUnaryOnly.has(endpoint)) return this.attempt("tso", endpoint, request, deadlineMs, signal);
+    let stream = this.tsoStream;
+    if (stream === undefined || stream.finished || stream.endpoint !== endpoint) {
+      // Answers to requests still in flight on the old stream keep arriving.
+      stream?.end();
+      stream = new TsoStream(this.set.client(endpoint), endpoint);
+      this.tsoStream = stream;
+      this.counters.rpcs += 1;
+      this.counters.tsoStreams += 1;
+    }
+    this.counters.tsoRpcs += 1;
+    this.counters.tsoStreamRequests += 1;
+    return stream.request(request.count, deadlineMs, signal).catch((err: unknown) => {
+      if (err !== TSO_STREAM_UNSUPPORTED) throw err;
+      // An older PD: it processed nothing, so the same attempt goes unary.
+      this.tsoUnaryOnly.add(endpoint);
+      return this.attempt("tso", endpoint, request, deadlineMs, signal);
     });
   }
 
@@ -350,12 +451,12 @@ class GrpcPdClient implements PdClient {
       let untried = 1;
       for (const e of this.set.all) if (!tried.includes(e)) untried += 1;
       attempts += 1;
-      this.counters.rpcs += 1;
       if (attempts > 1) this.counters.retries += 1;
-      if (method === "tso") this.counters.tsoRpcs += 1;
-      else if (method === "getRegionByKey") this.counters.regionRpcs += 1;
       try {
-        return await this.attempt(method, endpoint, request, now + remaining / untried, d.signal);
+        const attemptDeadlineMs = now + remaining / untried;
+        return await (method === "tso"
+          ? (this.tsoAttempt(endpoint, request as RequestOf<"tso">, attemptDeadlineMs, d.signal) as Promise<ResponseOf<M>>)
+          : this.attempt(method, endpoint, request, attemptDeadlineMs, d.signal));
       } catch (raw) {
         if (this.closed) throw closedError(name);
         if (d.signal?.aborted) throw abortedError(name, d.signal);
@@ -519,20 +620,87 @@ class GrpcPdClient implements PdClient {
    * costs the caller exactly one promise (the batcher's).
    */
   private timestamps(count: number, options: PdCallOptions | undefined): Promise<bigint> {
-    let d: Deadline;
-    try {
-      d = this.deadline(options, "Tso");
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    this.counters.tsoRequests += 1;
     const batcher = this.batcher;
     // A run larger than a batch may hold gets its own RPC (still <= 2^18).
     if (batcher === undefined || count > batcher.maxBatchSize) {
+      let d: Deadline;
+      try {
+        d = this.deadline(options, "Tso");
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      this.counters.tsoRequests += 1;
       return this.tsoRun(BigInt(count), d).then((range) => range.first);
     }
-    const signal = d.signal;
-    return batcher.request(count, d.timeoutMs, signal, () => abortedError("Tso", signal!));
+    // The batched path checks what deadline() checks without building a
+    // Deadline or reading the clock: the batch computes its deadline once.
+    if (this.closed) return Promise.reject(closedError("Tso"));
+    if (options === undefined) {
+      this.counters.tsoRequests += 1;
+      return batcher.request(count, this.timeoutMs, undefined, undefined);
+    }
+    let timeoutMs = this.timeoutMs;
+    try {
+      if (options.timeoutMs !== undefined) timeoutMs = checkTimeout(options.timeoutMs);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortedError("Tso", signal));
+    this.counters.tsoRequests += 1;
+    return batcher.request(count, timeoutMs, signal, signal === undefined ? undefined : () => abortedError("Tso", signal));
+  }
+
+  async listStores(options?: PdCallOptions): Promise<StoreStatus[]> {
+    const d = this.deadline(options, "ListStores");
+    return (await this.run("listStores", {}, d, "retryable")).stores.map(storeStatusFromWire);
+  }
+
+  async listRegions(options?: ListRegionsOptions): Promise<RegionPage> {
+    const startKey = options?.startKey === undefined ? new Uint8Array() : checkKey("startKey", options.startKey);
+    const limit = options?.limit === undefined ? 0n : checkUint64("limit", options.limit);
+    const d = this.deadline(options, "ListRegions");
+    return regionPageFromWire(await this.run("listRegions", { startKey: keyToWire(startKey), limit }, d, "retryable"));
+  }
+
+  async getRegionById(regionId: bigint, options?: PdCallOptions): Promise<Region | undefined> {
+    const request = { regionId: checkUint64("regionId", regionId) };
+    const d = this.deadline(options, "GetRegionById");
+    const res = await this.run("getRegionById", request, d, "retryable");
+    return res.notFound || res.region === undefined ? undefined : regionFromWire(res.region);
+  }
+
+  async getMembers(options?: PdCallOptions): Promise<PdMembers> {
+    const d = this.deadline(options, "GetMembers");
+    return membersFromWire(await this.run("getMembers", {}, d, "retryable"));
+  }
+
+  checkHealth(options?: HealthCheckOptions): Promise<HealthStatus> {
+    let d: Deadline;
+    try {
+      d = this.deadline(options, "HealthCheck");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const endpoint = options?.endpoint ?? this.set.current;
+    const request = encodeHealthCheckRequest(options?.service ?? "");
+    return new Promise<HealthStatus>((resolve, reject) => {
+      const call = this.set.client(endpoint).makeUnaryRequest(
+        HEALTH_CHECK_PATH,
+        (b: Buffer) => b,
+        decodeHealthCheckResponse,
+        request,
+        new Metadata({ waitForReady: true }),
+        { deadline: d.deadlineMs },
+        (err, res) => {
+          this.active.delete(call);
+          if (err) reject(fromServiceError(err, "HealthCheck", endpoint));
+          else resolve(res ?? "UNKNOWN");
+        },
+      );
+      this.active.add(call);
+      d.signal?.addEventListener("abort", () => call.cancel(), { once: true });
+    });
   }
 
   invalidateRegion(regionId: bigint): boolean {
@@ -556,9 +724,21 @@ class GrpcPdClient implements PdClient {
     this.closed = true;
     this.closeController.abort();
     this.batcher?.rejectPending(closedError("Tso"));
+    this.tsoStream?.cancel(closedError("Tso"));
+    this.tsoStream = undefined;
     for (const call of this.active) call.cancel();
     this.active.clear();
     this.set.close();
     this.cache?.clear();
   }
+}
+
+/** grpc-js credentials from PEM contents. */
+function tlsCredentials(tls: PdClientTlsOptions): ChannelCredentials {
+  const pem = (v: Uint8Array | string | undefined): Buffer | null =>
+    v === undefined ? null : typeof v === "string" ? Buffer.from(v) : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    throw invalidArgument("tls: give cert and key together (a client certificate needs its key)");
+  }
+  return grpcCredentials.createSsl(pem(tls.caCert), pem(tls.key), pem(tls.cert));
 }

@@ -8,7 +8,12 @@ import {
   MAX_UINT64,
   SchedulerOperationType,
   type AllocIDResponse,
+  type GetMembersResponse,
+  type ListRegionsResponse,
+  type Member,
   type RegionMeta,
+  StoreLiveness as WireStoreLiveness,
+  type StoreStatus as WireStoreStatus,
   type SchedulerOperation as WireSchedulerOperation,
   type StoreHeartbeatRequest,
   type StoreHeartbeatResponse,
@@ -18,7 +23,12 @@ import { PdClientError, invalidArgument } from "./errors.js";
 import { status as GrpcStatus } from "@grpc/grpc-js";
 import type {
   IdRange,
+  PdMember,
+  PdMembers,
   Region,
+  RegionPage,
+  StoreLiveness,
+  StoreStatus,
   SchedulerOperation,
   SchedulerOperationKind,
   StoreHeartbeatResult,
@@ -161,4 +171,38 @@ export function idRangeFromWire(res: AllocIDResponse, requested: bigint): IdRang
 /** Wire `TsoResponse` → {@link TimestampRange}, checked against the request. */
 export function timestampRangeFromWire(res: TsoResponse, requested: bigint): TimestampRange {
   return { first: res.timestamp, count: runFromWire("Tso", res.timestamp, res.count, requested) };
+}
+
+const LIVENESS: Record<number, StoreLiveness> = {
+  [WireStoreLiveness.STORE_LIVENESS_UP]: "up",
+  [WireStoreLiveness.STORE_LIVENESS_DISCONNECTED]: "disconnected",
+  [WireStoreLiveness.STORE_LIVENESS_DOWN]: "down",
+};
+
+/** Wire `StoreStatus` → domain. */
+export function storeStatusFromWire(s: WireStoreStatus): StoreStatus {
+  return {
+    storeId: s.storeId,
+    regionNum: s.regionNum,
+    leaderNum: s.leaderNum,
+    capacity: s.capacity,
+    available: s.available,
+    lastHeartbeatMs: s.lastHeartbeatMs,
+    liveness: LIVENESS[s.liveness] ?? "unknown",
+  };
+}
+
+/** Wire `ListRegionsResponse` → a page of domain regions. */
+export function regionPageFromWire(res: ListRegionsResponse): RegionPage {
+  return {
+    regions: res.regions.map(regionFromWire),
+    nextStartKey: res.hasMore ? keyFromWire(res.nextStartKey) : undefined,
+  };
+}
+
+const memberFromWire = (m: Member): PdMember => ({ name: m.name, advertiseAddr: m.advertiseAddr, isLeader: m.isLeader });
+
+/** Wire `GetMembersResponse` → domain. */
+export function membersFromWire(res: GetMembersResponse): PdMembers {
+  return { members: res.members.map(memberFromWire), leader: res.leader === undefined ? undefined : memberFromWire(res.leader) };
 }

@@ -19,11 +19,22 @@ export type { RetryOptions, RetryPolicy } from "./retry.js";
 export type { RouteCacheOptions } from "./route-cache.js";
 
 export { MAX_TSO_BATCH } from "./tso-batcher.js";
+
+export { TSO_LOGICAL_BITS, decodeTimestamp } from "./timestamp.js";
 export type { TsoBatchingOptions } from "./tso-batcher.js";
 
 export type {
   GetRegionOptions,
+  HealthCheckOptions,
+  HealthStatus,
   IdRange,
+  ListRegionsOptions,
+  PdClientTlsOptions,
+  PdMember,
+  PdMembers,
+  RegionPage,
+  StoreLiveness,
+  StoreStatus,
   PdCallOptions,
   PdClientStats,
   Region,

@@ -110,7 +110,11 @@ export interface GetRegionOptions extends PdCallOptions {
  * local metrics, not wire values.
  */
 export interface PdClientStats {
-  /** RPC attempts sent, all methods, retries included. */
+  /**
+   * RPC attempts started, all methods, retries included: unary calls plus
+   * `TsoStream` calls opened (requests sent on an open stream are not RPCs;
+   * see `tsoStreamRequests`).
+   */
   readonly rpcs: number;
   /** Attempts beyond the first of a call. */
   readonly retries: number;
@@ -118,8 +122,17 @@ export interface PdClientStats {
   readonly leaderRedirects: number;
   /** `getTimestamp()` / `getTimestamps()` calls. */
   readonly tsoRequests: number;
-  /** `Tso` RPC attempts sent (one per batch when batching is on). */
+  /**
+   * Timestamp requests sent to PD, whatever the transport (one per batch when
+   * batching is on, retries included): always `tsoUnaryRpcs + tsoStreamRequests`.
+   */
   readonly tsoRpcs: number;
+  /** Unary `Tso` RPC attempts (`tsoStream: false`, or an endpoint without `TsoStream`). */
+  readonly tsoUnaryRpcs: number;
+  /** `TsoRequest`s sent on a `TsoStream`. */
+  readonly tsoStreamRequests: number;
+  /** `TsoStream` calls opened (the first, and one after each break or endpoint change). */
+  readonly tsoStreams: number;
   /** `GetRegionByKey` RPC attempts sent. */
   readonly regionRpcs: number;
   /** `getRegionByKey()` calls answered from the route cache. */
@@ -130,4 +143,74 @@ export interface PdClientStats {
   readonly routeCacheEvictions: number;
   /** Regions currently cached. */
   readonly routeCacheSize: number;
+}
+
+/**
+ * Liveness of a store as PD sees it, from the time since its last heartbeat:
+ * `disconnected` after 20 s, `down` after 30 min by default. `"unknown"`
+ * stands for a value this client does not know.
+ */
+export type StoreLiveness = "up" | "disconnected" | "down" | "unknown";
+
+/** A store as PD knows it (`listStores`). `capacity` and `available` are in bytes. */
+export interface StoreStatus {
+  readonly storeId: bigint;
+  readonly regionNum: bigint;
+  readonly leaderNum: bigint;
+  readonly capacity: bigint;
+  readonly available: bigint;
+  /** Unix time of the last heartbeat, in milliseconds. */
+  readonly lastHeartbeatMs: bigint;
+  readonly liveness: StoreLiveness;
+}
+
+/** Options of {@link PdClient.listRegions}. */
+export interface ListRegionsOptions extends PdCallOptions {
+  /** Start from the region holding this key. Default: the first region. */
+  readonly startKey?: Uint8Array;
+  /** At most this many regions; default PD's page size (100), at most PD's limit (10 000). */
+  readonly limit?: bigint;
+}
+
+/** One page of regions in key order. */
+export interface RegionPage {
+  readonly regions: readonly Region[];
+  /** Where the next page starts, when more regions follow. */
+  readonly nextStartKey: Uint8Array | undefined;
+}
+
+/** One PD member (`getMembers`). */
+export interface PdMember {
+  readonly name: string;
+  /** The address clients dial for this member. */
+  readonly advertiseAddr: string;
+  readonly isLeader: boolean;
+}
+
+/** PD's members and the leader, if one is elected. */
+export interface PdMembers {
+  readonly members: readonly PdMember[];
+  readonly leader: PdMember | undefined;
+}
+
+/** The serving status of the standard gRPC health service (`grpc.health.v1`). */
+export type HealthStatus = "SERVING" | "NOT_SERVING" | "UNKNOWN" | "SERVICE_UNKNOWN";
+
+/** Options of {@link PdClient.checkHealth}. */
+export interface HealthCheckOptions extends PdCallOptions {
+  /** The endpoint to ask (`host:port`). Default: the client's current endpoint. */
+  readonly endpoint?: string;
+  /** The service to ask about: `""` (the server as a whole, the default) or `pb.PD`. */
+  readonly service?: string;
+}
+
+/**
+ * TLS towards PD (PEM contents). With `caCert` the server's certificate must
+ * chain to it (default: the system's roots); `cert` and `key` present a
+ * client certificate, which a PD started with `--cacert` requires.
+ */
+export interface PdClientTlsOptions {
+  readonly caCert?: Uint8Array | string;
+  readonly cert?: Uint8Array | string;
+  readonly key?: Uint8Array | string;
 }

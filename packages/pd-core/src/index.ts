@@ -28,7 +28,11 @@ export { LOGICAL_BITS, TsoAllocator, composeTs, logicalPart, physicalMs } from "
 export type { TsoAllocatorOptions } from "./alloc/tso-allocator.js";
 export { StoreRegistry } from "./store/store-registry.js";
 export type { StoreInfo, StoreStats } from "./store/store-registry.js";
+export { DEFAULT_LIVENESS_THRESHOLDS, checkLivenessThresholds, storeLiveness } from "./store/liveness.js";
+export type { LivenessThresholds, StoreLiveness } from "./store/liveness.js";
 export { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./schedule/leader-transfer.js";
 export type { LeaderTransfer } from "./schedule/leader-transfer.js";
+export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from "./schedule/operator-tracker.js";
+export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
 export { Cluster, createCluster } from "./cluster/cluster.js";
-export type { ClusterOptions, ClusterPersistence, ClusterSnapshot } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterPersistence, ClusterSnapshot, StoreStatus } from "./cluster/cluster.js";

@@ -1,9 +1,11 @@
-import type { LeaderTransfer, Region, StoreStats } from "@nokv/pd-core";
+import type { LeaderTransfer, Region, StoreLiveness as Liveness, StoreStats, StoreStatus as DomainStoreStatus } from "@nokv/pd-core";
 import {
   type RegionMeta,
   type SchedulerOperation,
   SchedulerOperationType,
   type StoreHeartbeatRequest,
+  StoreLiveness,
+  type StoreStatus,
 } from "@nokv/pd-proto";
 
 // The one place where wire types and domain types meet in pd-server.
@@ -54,5 +56,24 @@ export function operationToWire(op: LeaderTransfer): SchedulerOperation {
     regionId: op.regionId,
     sourcePeerId: op.sourcePeerId,
     targetPeerId: op.targetPeerId,
+  };
+}
+
+const LIVENESS_TO_WIRE: Record<Liveness, StoreLiveness> = {
+  up: StoreLiveness.STORE_LIVENESS_UP,
+  disconnected: StoreLiveness.STORE_LIVENESS_DISCONNECTED,
+  down: StoreLiveness.STORE_LIVENESS_DOWN,
+};
+
+/** Domain store (with liveness) → wire `StoreStatus`. */
+export function storeStatusToWire(s: DomainStoreStatus): StoreStatus {
+  return {
+    storeId: s.storeId,
+    regionNum: s.regionNum,
+    leaderNum: s.leaderNum,
+    capacity: s.capacity,
+    available: s.available,
+    lastHeartbeatMs: BigInt(Math.max(0, Math.trunc(s.lastHeartbeatMs))),
+    liveness: LIVENESS_TO_WIRE[s.liveness],
   };
 }

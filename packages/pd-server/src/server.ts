@@ -1,10 +1,16 @@
-import { Server, ServerCredentials, setLogger } from "@grpc/grpc-js";
-import { type Cluster, createCluster } from "@nokv/pd-core";
+import { Server, setLogger } from "@grpc/grpc-js";
+import { type Cluster, type ClusterPersistence, createCluster, type LivenessThresholds, type OperatorLimits } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
-import { createMemoryStore, type Store } from "@nokv/pd-storage";
+import { createMemoryStore, type LocalFileStoreStats, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
-import { createSoloLeadership } from "./leadership/leadership.js";
+import { createSoloLeadership, type Leadership } from "./leadership/leadership.js";
+import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
+import { instrumentHandlers } from "./service/instrument.js";
+import { type RequestLimits, resolveRequestLimits } from "./service/limits.js";
 import { createPdHandlers } from "./service/pd-service.js";
+import { addHealthService, addReflectionService } from "./service/standard-services.js";
+import { startStatusServer, type StatusServer } from "./status/status-server.js";
+import { certificateAuthorizer, checkTlsOptions, isLoopbackHost, type PdTlsOptions, serverCredentials } from "./tls/tls.js";
 
 /** Options of {@link createPdServer}. */
 export interface PdServerOptions {
@@ -26,6 +32,24 @@ export interface PdServerOptions {
   readonly idWindow?: bigint;
   /** Member name reported by `GetMembers`. Default `pd`. */
   readonly name?: string;
+  /**
+   * `host:port` of the HTTP status server (`--status-addr`): Prometheus
+   * metrics on `/metrics` and the JSON inspection API under `/pd/api/v1`.
+   * Off when absent; port 0 picks a free one. Keep it on loopback unless TLS is on.
+   */
+  readonly statusAddr?: string;
+  /** TLS (and, with `caCert`, mutual TLS) for the gRPC port and the status port. Default plaintext. */
+  readonly tls?: PdTlsOptions;
+  /** Request limits; each violation is `INVALID_ARGUMENT`. Defaults in {@link DEFAULT_REQUEST_LIMITS}. */
+  readonly limits?: Partial<RequestLimits>;
+  /** When silent stores count as disconnected / down. Default 20 s / 30 min. */
+  readonly liveness?: Partial<LivenessThresholds>;
+  /** Bounds of in-flight leader transfers. Default 30 s timeout, 4 per store. */
+  readonly operators?: Partial<OperatorLimits>;
+  /** Record Prometheus metrics. Default: on when `statusAddr` is given. */
+  readonly metrics?: boolean;
+  /** Serve gRPC server reflection. Default true. */
+  readonly reflection?: boolean;
 }
 
 /** A running PD server. */
@@ -37,6 +61,10 @@ export interface PdServer {
   readonly cluster: Cluster;
   /** What was restored from storage at start-up. */
   readonly restored: { readonly regions: number; readonly idNext: bigint; readonly tsNext: bigint };
+  /** The bound status address (`host:port`), when `statusAddr` was given. */
+  readonly statusAddress: string | undefined;
+  /** The Prometheus metrics, when recorded. */
+  readonly metrics: PdMetrics | undefined;
   /**
    * Graceful stop: refuses new calls, lets in-flight calls finish (up to the
    * grace period, then cancels them), waits for queued writes, closes the
@@ -74,8 +102,59 @@ export function routeGrpcLogs(log: Logger): void {
 }
 
 /**
+ * The cluster's persistence seen through the metrics: durations and batch
+ * sizes of durable writes, and one log line per allocator ceiling persisted.
+ */
+function observePersistence(store: Store, metrics: PdMetrics | undefined, log: Logger): ClusterPersistence {
+  return {
+    appendRegionEdits(edits) {
+      const t0 = performance.now();
+      return store.appendRegionEdits(edits).then(
+        () => metrics?.storageAppend((performance.now() - t0) / 1000, edits.length, true),
+        (err: unknown) => {
+          metrics?.storageAppend(0, edits.length, false);
+          throw err;
+        },
+      );
+    },
+    saveAllocatorState(state) {
+      const t0 = performance.now();
+      return store.saveAllocatorState(state).then(
+        () => {
+          const seconds = (performance.now() - t0) / 1000;
+          metrics?.storageStateWrite(seconds, true);
+          log.info(
+            { idCeiling: state.idCurrent.toString(), tsCeiling: state.tsCurrent.toString(), ms: Math.round(seconds * 1e4) / 10 },
+            "allocator ceiling persisted",
+          );
+        },
+        (err: unknown) => {
+          metrics?.storageStateWrite(0, false);
+          throw err;
+        },
+      );
+    },
+  };
+}
+
+/** The counters of a backend that keeps them (the local-file store's `stats()`). */
+function storageStatsOf(store: Store): (() => LocalFileStoreStats) | undefined {
+  const s = store as Store & { stats?: () => LocalFileStoreStats };
+  return typeof s.stats === "function" ? () => s.stats!() : undefined;
+}
+
+function leaderCluster(leadership: Leadership): Cluster | undefined {
+  try {
+    return leadership.serving();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Starts PD: loads the store's snapshot into a cluster model, binds the gRPC
- * service `pb.PD` on `addr` and serves. Rejects (closing the store) when the
+ * service `pb.PD` on `addr` and serves (with the standard health and
+ * reflection services beside it), and the status server on `statusAddr`. Rejects (closing the store) when the
  * snapshot is unusable or the address cannot be bound; the message names it.
  */
 export async function createPdServer(options: PdServerOptions = {}): Promise<PdServer> {
@@ -83,28 +162,88 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
   const store = options.store ?? createMemoryStore();
   const addr = options.addr ?? "127.0.0.1:2379";
   let server: Server | undefined;
+  let status: StatusServer | undefined;
   try {
     const { host } = splitHostPort(addr);
+    const statusHost = options.statusAddr === undefined ? undefined : splitHostPort(options.statusAddr);
+    const limits = resolveRequestLimits(options.limits);
+    if (options.tls !== undefined) checkTlsOptions(options.tls);
     const snapshot = await store.load();
+    let leadership: Leadership | undefined;
+    const storageStats = storageStatsOf(store);
+    const metrics =
+      (options.metrics ?? options.statusAddr !== undefined)
+        ? createPdMetrics({
+            cluster: () => (leadership === undefined ? undefined : leaderCluster(leadership)),
+            isLeader: () => leadership !== undefined && leaderCluster(leadership) !== undefined,
+            ...(storageStats !== undefined && { storageStats }),
+          })
+        : undefined;
     const cluster = createCluster({
-      persistence: store,
+      persistence: observePersistence(store, metrics, log),
       snapshot,
       ...(options.idStart !== undefined && { idStart: options.idStart }),
       ...(options.tsStart !== undefined && { tsStart: options.tsStart }),
       ...(options.tsoWindowMs !== undefined && { tsoWindowMs: options.tsoWindowMs }),
       ...(options.idWindow !== undefined && { idWindow: options.idWindow }),
       onBackgroundError: (err) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
+      maxIdCount: limits.maxIdCount,
+      maxTsoCount: limits.maxTsoCount,
+      ...(options.liveness !== undefined && { liveness: options.liveness }),
+      ...(options.operators !== undefined && { operators: options.operators }),
     });
+    log.info(
+      { storage: store.description, regions: cluster.regions.size, idNext: cluster.ids.next.toString(), tsNext: (cluster.tso.last + 1n).toString() },
+      "restored",
+    );
     let boundAddr = addr;
-    const leadership = createSoloLeadership({ cluster, name: options.name ?? "pd", advertiseAddr: () => boundAddr });
-    server = new Server();
-    server.addService(PDService, createPdHandlers({ leadership, log }));
+    const name = options.name ?? "pd";
+    const lead = createSoloLeadership({ cluster, name, advertiseAddr: () => boundAddr });
+    leadership = lead;
+    server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
+    const authorize = certificateAuthorizer(options.tls?.allowedCNs);
+    server.addService(
+      PDService,
+      instrumentHandlers(createPdHandlers({ leadership: lead, log, limits }), {
+        limits,
+        log,
+        ...(metrics !== undefined && { metrics }),
+        ...(authorize !== undefined && { authorize }),
+      }),
+    );
+    const health = addHealthService(server);
+    if (options.reflection !== false) addReflectionService(server);
     const s = server;
     const port = await new Promise<number>((resolve, reject) =>
-      s.bindAsync(addr, ServerCredentials.createInsecure(), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
+      s.bindAsync(addr, serverCredentials(options.tls), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
     );
     const address = `${host}:${port}`;
     boundAddr = address;
+    if (options.tls === undefined && !isLoopbackHost(host)) {
+      log.warn({ addr: address }, "listening on a non-loopback address without TLS: anyone who can reach it can call PD (use --cert/--key/--cacert)");
+    }
+    let stopping = false;
+    if (statusHost !== undefined) {
+      status = await startStatusServer(statusHost, {
+        leadership: lead,
+        metrics: metrics!,
+        limits,
+        log,
+        name,
+        stopping: () => stopping,
+        ...(options.tls !== undefined && { tls: options.tls }),
+      }).catch((err: Error) => {
+        throw new Error(`cannot listen on status address ${options.statusAddr}: ${bindReason(err)}`);
+      });
+      if (options.tls === undefined && !isLoopbackHost(statusHost.host)) {
+        log.warn({ statusAddr: status.address }, "status server on a non-loopback address without TLS");
+      }
+      log.info({ statusAddr: status.address }, "status server listening");
+    }
+    // Health follows leadership: a member that may not serve reports NOT_SERVING.
+    const healthTimer = setInterval(() => health.set(!stopping && leaderCluster(lead) !== undefined), 1000);
+    healthTimer.unref();
+    const statusServer = status;
     const restored = { regions: cluster.regions.size, idNext: cluster.ids.next, tsNext: cluster.tso.last + 1n };
     const graceMs = options.shutdownGraceMs ?? 5000;
     let closing: Promise<void> | undefined;
@@ -113,8 +252,13 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       port,
       cluster,
       restored,
+      statusAddress: statusServer?.address,
+      metrics,
       close() {
         closing ??= (async () => {
+          stopping = true;
+          clearInterval(healthTimer);
+          health.set(false);
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
               s.forceShutdown();
@@ -125,14 +269,17 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
               resolve();
             });
           });
+          await statusServer?.close();
           await cluster.flush();
           await store.close();
+          metrics?.close();
         })();
         return closing;
       },
     };
   } catch (err) {
     server?.forceShutdown();
+    await status?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }

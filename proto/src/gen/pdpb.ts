@@ -65,6 +65,55 @@ export function schedulerOperationTypeToJSON(object: SchedulerOperationType): st
   }
 }
 
+/** Liveness of a store, from the time since its last heartbeat. */
+export enum StoreLiveness {
+  STORE_LIVENESS_UNKNOWN = 0,
+  /** STORE_LIVENESS_UP - Heartbeats arrive. */
+  STORE_LIVENESS_UP = 1,
+  /** STORE_LIVENESS_DISCONNECTED - No heartbeat for the disconnect threshold (20 s by default). */
+  STORE_LIVENESS_DISCONNECTED = 2,
+  /** STORE_LIVENESS_DOWN - No heartbeat for the down threshold (30 min by default). */
+  STORE_LIVENESS_DOWN = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function storeLivenessFromJSON(object: any): StoreLiveness {
+  switch (object) {
+    case 0:
+    case "STORE_LIVENESS_UNKNOWN":
+      return StoreLiveness.STORE_LIVENESS_UNKNOWN;
+    case 1:
+    case "STORE_LIVENESS_UP":
+      return StoreLiveness.STORE_LIVENESS_UP;
+    case 2:
+    case "STORE_LIVENESS_DISCONNECTED":
+      return StoreLiveness.STORE_LIVENESS_DISCONNECTED;
+    case 3:
+    case "STORE_LIVENESS_DOWN":
+      return StoreLiveness.STORE_LIVENESS_DOWN;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return StoreLiveness.UNRECOGNIZED;
+  }
+}
+
+export function storeLivenessToJSON(object: StoreLiveness): string {
+  switch (object) {
+    case StoreLiveness.STORE_LIVENESS_UNKNOWN:
+      return "STORE_LIVENESS_UNKNOWN";
+    case StoreLiveness.STORE_LIVENESS_UP:
+      return "STORE_LIVENESS_UP";
+    case StoreLiveness.STORE_LIVENESS_DISCONNECTED:
+      return "STORE_LIVENESS_DISCONNECTED";
+    case StoreLiveness.STORE_LIVENESS_DOWN:
+      return "STORE_LIVENESS_DOWN";
+    case StoreLiveness.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface StoreHeartbeatRequest {
   storeId: bigint;
   regionNum: bigint;
@@ -143,6 +192,50 @@ export interface GetMembersResponse {
   members: Member[];
   /** Unset while no leader is elected. */
   leader: Member | undefined;
+}
+
+export interface StoreStatus {
+  storeId: bigint;
+  regionNum: bigint;
+  leaderNum: bigint;
+  /** Bytes, as last reported. */
+  capacity: bigint;
+  available: bigint;
+  /** Unix time of the last heartbeat, in milliseconds. */
+  lastHeartbeatMs: bigint;
+  liveness: StoreLiveness;
+}
+
+export interface ListStoresRequest {
+}
+
+export interface ListStoresResponse {
+  /** By ascending store id. */
+  stores: StoreStatus[];
+}
+
+export interface ListRegionsRequest {
+  /** Start from the region holding this key (empty = from the first region). */
+  startKey: Buffer;
+  /** At most this many regions; 0 means the server's default (100). */
+  limit: bigint;
+}
+
+export interface ListRegionsResponse {
+  /** In key order. */
+  regions: RegionMeta[];
+  /** Set when more regions follow: the start key of the next page. */
+  hasMore: boolean;
+  nextStartKey: Buffer;
+}
+
+export interface GetRegionByIdRequest {
+  regionId: bigint;
+}
+
+export interface GetRegionByIdResponse {
+  region: RegionMeta | undefined;
+  notFound: boolean;
 }
 
 function createBaseStoreHeartbeatRequest(): StoreHeartbeatRequest {
@@ -1537,6 +1630,692 @@ export const GetMembersResponse: MessageFns<GetMembersResponse> = {
   },
 };
 
+function createBaseStoreStatus(): StoreStatus {
+  return { storeId: 0n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n, lastHeartbeatMs: 0n, liveness: 0 };
+}
+
+export const StoreStatus: MessageFns<StoreStatus> = {
+  encode(message: StoreStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storeId !== 0n) {
+      if (BigInt.asUintN(64, message.storeId) !== message.storeId) {
+        throw new globalThis.Error("value provided for field message.storeId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.storeId);
+    }
+    if (message.regionNum !== 0n) {
+      if (BigInt.asUintN(64, message.regionNum) !== message.regionNum) {
+        throw new globalThis.Error("value provided for field message.regionNum of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.regionNum);
+    }
+    if (message.leaderNum !== 0n) {
+      if (BigInt.asUintN(64, message.leaderNum) !== message.leaderNum) {
+        throw new globalThis.Error("value provided for field message.leaderNum of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.leaderNum);
+    }
+    if (message.capacity !== 0n) {
+      if (BigInt.asUintN(64, message.capacity) !== message.capacity) {
+        throw new globalThis.Error("value provided for field message.capacity of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.capacity);
+    }
+    if (message.available !== 0n) {
+      if (BigInt.asUintN(64, message.available) !== message.available) {
+        throw new globalThis.Error("value provided for field message.available of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.available);
+    }
+    if (message.lastHeartbeatMs !== 0n) {
+      if (BigInt.asUintN(64, message.lastHeartbeatMs) !== message.lastHeartbeatMs) {
+        throw new globalThis.Error("value provided for field message.lastHeartbeatMs of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.lastHeartbeatMs);
+    }
+    if (message.liveness !== 0) {
+      writer.uint32(56).int32(message.liveness);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StoreStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStoreStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.storeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.regionNum = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leaderNum = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.capacity = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.available = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.lastHeartbeatMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.liveness = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreStatus {
+    return {
+      storeId: isSet(object.storeId) ? BigInt(object.storeId) : isSet(object.store_id) ? BigInt(object.store_id) : 0n,
+      regionNum: isSet(object.regionNum)
+        ? BigInt(object.regionNum)
+        : isSet(object.region_num)
+        ? BigInt(object.region_num)
+        : 0n,
+      leaderNum: isSet(object.leaderNum)
+        ? BigInt(object.leaderNum)
+        : isSet(object.leader_num)
+        ? BigInt(object.leader_num)
+        : 0n,
+      capacity: isSet(object.capacity) ? BigInt(object.capacity) : 0n,
+      available: isSet(object.available) ? BigInt(object.available) : 0n,
+      lastHeartbeatMs: isSet(object.lastHeartbeatMs)
+        ? BigInt(object.lastHeartbeatMs)
+        : isSet(object.last_heartbeat_ms)
+        ? BigInt(object.last_heartbeat_ms)
+        : 0n,
+      liveness: isSet(object.liveness) ? storeLivenessFromJSON(object.liveness) : 0,
+    };
+  },
+
+  toJSON(message: StoreStatus): unknown {
+    const obj: any = {};
+    if (message.storeId !== 0n) {
+      obj.storeId = message.storeId.toString();
+    }
+    if (message.regionNum !== 0n) {
+      obj.regionNum = message.regionNum.toString();
+    }
+    if (message.leaderNum !== 0n) {
+      obj.leaderNum = message.leaderNum.toString();
+    }
+    if (message.capacity !== 0n) {
+      obj.capacity = message.capacity.toString();
+    }
+    if (message.available !== 0n) {
+      obj.available = message.available.toString();
+    }
+    if (message.lastHeartbeatMs !== 0n) {
+      obj.lastHeartbeatMs = message.lastHeartbeatMs.toString();
+    }
+    if (message.liveness !== 0) {
+      obj.liveness = storeLivenessToJSON(message.liveness);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoreStatus>): StoreStatus {
+    return StoreStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoreStatus>): StoreStatus {
+    const message = createBaseStoreStatus();
+    message.storeId = (object.storeId !== undefined && object.storeId !== null) ? BigInt(object.storeId) : 0n;
+    message.regionNum = (object.regionNum !== undefined && object.regionNum !== null) ? BigInt(object.regionNum) : 0n;
+    message.leaderNum = (object.leaderNum !== undefined && object.leaderNum !== null) ? BigInt(object.leaderNum) : 0n;
+    message.capacity = (object.capacity !== undefined && object.capacity !== null) ? BigInt(object.capacity) : 0n;
+    message.available = (object.available !== undefined && object.available !== null) ? BigInt(object.available) : 0n;
+    message.lastHeartbeatMs = (object.lastHeartbeatMs !== undefined && object.lastHeartbeatMs !== null)
+      ? BigInt(object.lastHeartbeatMs)
+      : 0n;
+    message.liveness = object.liveness ?? 0;
+    return message;
+  },
+};
+
+function createBaseListStoresRequest(): ListStoresRequest {
+  return {};
+}
+
+export const ListStoresRequest: MessageFns<ListStoresRequest> = {
+  encode(_: ListStoresRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStoresRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStoresRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListStoresRequest {
+    return {};
+  },
+
+  toJSON(_: ListStoresRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStoresRequest>): ListStoresRequest {
+    return ListStoresRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListStoresRequest>): ListStoresRequest {
+    const message = createBaseListStoresRequest();
+    return message;
+  },
+};
+
+function createBaseListStoresResponse(): ListStoresResponse {
+  return { stores: [] };
+}
+
+export const ListStoresResponse: MessageFns<ListStoresResponse> = {
+  encode(message: ListStoresResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.stores) {
+      StoreStatus.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListStoresResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListStoresResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stores.push(StoreStatus.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListStoresResponse {
+    return {
+      stores: globalThis.Array.isArray(object?.stores) ? object.stores.map((e: any) => StoreStatus.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListStoresResponse): unknown {
+    const obj: any = {};
+    if (message.stores?.length) {
+      obj.stores = message.stores.map((e) => StoreStatus.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListStoresResponse>): ListStoresResponse {
+    return ListStoresResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListStoresResponse>): ListStoresResponse {
+    const message = createBaseListStoresResponse();
+    message.stores = object.stores?.map((e) => StoreStatus.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseListRegionsRequest(): ListRegionsRequest {
+  return { startKey: Buffer.alloc(0), limit: 0n };
+}
+
+export const ListRegionsRequest: MessageFns<ListRegionsRequest> = {
+  encode(message: ListRegionsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.startKey.length !== 0) {
+      writer.uint32(10).bytes(message.startKey);
+    }
+    if (message.limit !== 0n) {
+      if (BigInt.asUintN(64, message.limit) !== message.limit) {
+        throw new globalThis.Error("value provided for field message.limit of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRegionsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRegionsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.startKey = Buffer.from(reader.bytes());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRegionsRequest {
+    return {
+      startKey: isSet(object.startKey)
+        ? Buffer.from(bytesFromBase64(object.startKey))
+        : isSet(object.start_key)
+        ? Buffer.from(bytesFromBase64(object.start_key))
+        : Buffer.alloc(0),
+      limit: isSet(object.limit) ? BigInt(object.limit) : 0n,
+    };
+  },
+
+  toJSON(message: ListRegionsRequest): unknown {
+    const obj: any = {};
+    if (message.startKey.length !== 0) {
+      obj.startKey = base64FromBytes(message.startKey);
+    }
+    if (message.limit !== 0n) {
+      obj.limit = message.limit.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRegionsRequest>): ListRegionsRequest {
+    return ListRegionsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRegionsRequest>): ListRegionsRequest {
+    const message = createBaseListRegionsRequest();
+    message.startKey = object.startKey ?? Buffer.alloc(0);
+    message.limit = (object.limit !== undefined && object.limit !== null) ? BigInt(object.limit) : 0n;
+    return message;
+  },
+};
+
+function createBaseListRegionsResponse(): ListRegionsResponse {
+  return { regions: [], hasMore: false, nextStartKey: Buffer.alloc(0) };
+}
+
+export const ListRegionsResponse: MessageFns<ListRegionsResponse> = {
+  encode(message: ListRegionsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.regions) {
+      RegionMeta.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.hasMore !== false) {
+      writer.uint32(16).bool(message.hasMore);
+    }
+    if (message.nextStartKey.length !== 0) {
+      writer.uint32(26).bytes(message.nextStartKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListRegionsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListRegionsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.regions.push(RegionMeta.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.hasMore = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nextStartKey = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListRegionsResponse {
+    return {
+      regions: globalThis.Array.isArray(object?.regions) ? object.regions.map((e: any) => RegionMeta.fromJSON(e)) : [],
+      hasMore: isSet(object.hasMore)
+        ? globalThis.Boolean(object.hasMore)
+        : isSet(object.has_more)
+        ? globalThis.Boolean(object.has_more)
+        : false,
+      nextStartKey: isSet(object.nextStartKey)
+        ? Buffer.from(bytesFromBase64(object.nextStartKey))
+        : isSet(object.next_start_key)
+        ? Buffer.from(bytesFromBase64(object.next_start_key))
+        : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: ListRegionsResponse): unknown {
+    const obj: any = {};
+    if (message.regions?.length) {
+      obj.regions = message.regions.map((e) => RegionMeta.toJSON(e));
+    }
+    if (message.hasMore !== false) {
+      obj.hasMore = message.hasMore;
+    }
+    if (message.nextStartKey.length !== 0) {
+      obj.nextStartKey = base64FromBytes(message.nextStartKey);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListRegionsResponse>): ListRegionsResponse {
+    return ListRegionsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListRegionsResponse>): ListRegionsResponse {
+    const message = createBaseListRegionsResponse();
+    message.regions = object.regions?.map((e) => RegionMeta.fromPartial(e)) || [];
+    message.hasMore = object.hasMore ?? false;
+    message.nextStartKey = object.nextStartKey ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetRegionByIdRequest(): GetRegionByIdRequest {
+  return { regionId: 0n };
+}
+
+export const GetRegionByIdRequest: MessageFns<GetRegionByIdRequest> = {
+  encode(message: GetRegionByIdRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.regionId !== 0n) {
+      if (BigInt.asUintN(64, message.regionId) !== message.regionId) {
+        throw new globalThis.Error("value provided for field message.regionId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.regionId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByIdRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionByIdRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.regionId = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionByIdRequest {
+    return {
+      regionId: isSet(object.regionId)
+        ? BigInt(object.regionId)
+        : isSet(object.region_id)
+        ? BigInt(object.region_id)
+        : 0n,
+    };
+  },
+
+  toJSON(message: GetRegionByIdRequest): unknown {
+    const obj: any = {};
+    if (message.regionId !== 0n) {
+      obj.regionId = message.regionId.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionByIdRequest>): GetRegionByIdRequest {
+    return GetRegionByIdRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionByIdRequest>): GetRegionByIdRequest {
+    const message = createBaseGetRegionByIdRequest();
+    message.regionId = (object.regionId !== undefined && object.regionId !== null) ? BigInt(object.regionId) : 0n;
+    return message;
+  },
+};
+
+function createBaseGetRegionByIdResponse(): GetRegionByIdResponse {
+  return { region: undefined, notFound: false };
+}
+
+export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
+  encode(message: GetRegionByIdResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.region !== undefined) {
+      RegionMeta.encode(message.region, writer.uint32(10).fork()).join();
+    }
+    if (message.notFound !== false) {
+      writer.uint32(16).bool(message.notFound);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByIdResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetRegionByIdResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.region = RegionMeta.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.notFound = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetRegionByIdResponse {
+    return {
+      region: isSet(object.region) ? RegionMeta.fromJSON(object.region) : undefined,
+      notFound: isSet(object.notFound)
+        ? globalThis.Boolean(object.notFound)
+        : isSet(object.not_found)
+        ? globalThis.Boolean(object.not_found)
+        : false,
+    };
+  },
+
+  toJSON(message: GetRegionByIdResponse): unknown {
+    const obj: any = {};
+    if (message.region !== undefined) {
+      obj.region = RegionMeta.toJSON(message.region);
+    }
+    if (message.notFound !== false) {
+      obj.notFound = message.notFound;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetRegionByIdResponse>): GetRegionByIdResponse {
+    return GetRegionByIdResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetRegionByIdResponse>): GetRegionByIdResponse {
+    const message = createBaseGetRegionByIdResponse();
+    message.region = (object.region !== undefined && object.region !== null)
+      ? RegionMeta.fromPartial(object.region)
+      : undefined;
+    message.notFound = object.notFound ?? false;
+    return message;
+  },
+};
+
 export type PDService = typeof PDService;
 export const PDService = {
   storeHeartbeat: {
@@ -1623,6 +2402,37 @@ export const PDService = {
     responseSerialize: (value: GetMembersResponse): Buffer => Buffer.from(GetMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMembersResponse => GetMembersResponse.decode(value),
   },
+  /** Every store that has sent a heartbeat since this PD became leader. */
+  listStores: {
+    path: "/pb.PD/ListStores" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListStoresRequest): Buffer => Buffer.from(ListStoresRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListStoresRequest => ListStoresRequest.decode(value),
+    responseSerialize: (value: ListStoresResponse): Buffer => Buffer.from(ListStoresResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListStoresResponse => ListStoresResponse.decode(value),
+  },
+  /** Regions in key order from the one holding `start_key`, at most `limit`. */
+  listRegions: {
+    path: "/pb.PD/ListRegions" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListRegionsRequest): Buffer => Buffer.from(ListRegionsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListRegionsRequest => ListRegionsRequest.decode(value),
+    responseSerialize: (value: ListRegionsResponse): Buffer => Buffer.from(ListRegionsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListRegionsResponse => ListRegionsResponse.decode(value),
+  },
+  /** The region with this id; `not_found` (no error) when PD has none. */
+  getRegionById: {
+    path: "/pb.PD/GetRegionById" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetRegionByIdRequest): Buffer => Buffer.from(GetRegionByIdRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetRegionByIdRequest => GetRegionByIdRequest.decode(value),
+    responseSerialize: (value: GetRegionByIdResponse): Buffer =>
+      Buffer.from(GetRegionByIdResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetRegionByIdResponse => GetRegionByIdResponse.decode(value),
+  },
 } as const;
 
 export interface PDServer extends UntypedServiceImplementation {
@@ -1639,6 +2449,12 @@ export interface PDServer extends UntypedServiceImplementation {
   tsoStream: handleBidiStreamingCall<TsoRequest, TsoResponse>;
   /** The PD members and which one leads. */
   getMembers: handleUnaryCall<GetMembersRequest, GetMembersResponse>;
+  /** Every store that has sent a heartbeat since this PD became leader. */
+  listStores: handleUnaryCall<ListStoresRequest, ListStoresResponse>;
+  /** Regions in key order from the one holding `start_key`, at most `limit`. */
+  listRegions: handleUnaryCall<ListRegionsRequest, ListRegionsResponse>;
+  /** The region with this id; `not_found` (no error) when PD has none. */
+  getRegionById: handleUnaryCall<GetRegionByIdRequest, GetRegionByIdResponse>;
 }
 
 export interface PDClient extends Client {
@@ -1751,6 +2567,54 @@ export interface PDClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMembersResponse) => void,
+  ): ClientUnaryCall;
+  /** Every store that has sent a heartbeat since this PD became leader. */
+  listStores(
+    request: ListStoresRequest,
+    callback: (error: ServiceError | null, response: ListStoresResponse) => void,
+  ): ClientUnaryCall;
+  listStores(
+    request: ListStoresRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListStoresResponse) => void,
+  ): ClientUnaryCall;
+  listStores(
+    request: ListStoresRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListStoresResponse) => void,
+  ): ClientUnaryCall;
+  /** Regions in key order from the one holding `start_key`, at most `limit`. */
+  listRegions(
+    request: ListRegionsRequest,
+    callback: (error: ServiceError | null, response: ListRegionsResponse) => void,
+  ): ClientUnaryCall;
+  listRegions(
+    request: ListRegionsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListRegionsResponse) => void,
+  ): ClientUnaryCall;
+  listRegions(
+    request: ListRegionsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListRegionsResponse) => void,
+  ): ClientUnaryCall;
+  /** The region with this id; `not_found` (no error) when PD has none. */
+  getRegionById(
+    request: GetRegionByIdRequest,
+    callback: (error: ServiceError | null, response: GetRegionByIdResponse) => void,
+  ): ClientUnaryCall;
+  getRegionById(
+    request: GetRegionByIdRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetRegionByIdResponse) => void,
+  ): ClientUnaryCall;
+  getRegionById(
+    request: GetRegionByIdRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetRegionByIdResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -1,7 +1,9 @@
+import { readFile } from "node:fs/promises";
 import { loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
-import { createPdServer, type PdServer } from "@nokv/pd-server";
+import { createPdServer, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
 import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
+import { DEFAULT_PD_ADDR } from "../defaults.js";
 
 /** Flags of `pd-cli pd` after parsing; `undefined` = not given on the command line. */
 export interface PdCommandOptions {
@@ -11,6 +13,50 @@ export interface PdCommandOptions {
   readonly tsStart?: bigint;
   readonly config?: string;
   readonly scope: string;
+  /** `--status-addr`: metrics and the inspection API; off when absent. */
+  readonly statusAddr?: string;
+  /** `--cacert`, `--cert`, `--key`: PEM files. */
+  readonly cacert?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  /** `--cert-allowed-cn` (repeatable, or comma-separated). */
+  readonly certAllowedCn?: readonly string[];
+  readonly maxMessageBytes?: number;
+  readonly maxKeyBytes?: number;
+  readonly storeDisconnectedAfterMs?: number;
+  readonly storeDownAfterMs?: number;
+  readonly transferTimeoutMs?: number;
+  readonly maxTransfersPerStore?: number;
+}
+
+async function readPem(flag: string, file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
+  }
+}
+
+/**
+ * The server's TLS settings from the flags: none without `--cert`/`--key`;
+ * `--cacert` makes TLS mutual; `--cert-allowed-cn` needs `--cacert`.
+ *
+ * @throws Error naming the flag that is missing or unreadable.
+ */
+export async function serverTlsFromFlags(opts: PdCommandOptions): Promise<PdTlsOptions | undefined> {
+  const cns = (opts.certAllowedCn ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter((v) => v !== "");
+  if (opts.cert === undefined && opts.key === undefined) {
+    if (opts.cacert !== undefined || cns.length > 0) throw new Error("--cacert and --cert-allowed-cn need --cert and --key");
+    return undefined;
+  }
+  if (opts.cert === undefined || opts.key === undefined) throw new Error("--cert and --key go together");
+  if (cns.length > 0 && opts.cacert === undefined) throw new Error("--cert-allowed-cn needs --cacert (client certificates are only asked for with a CA)");
+  const [cert, key, caCert] = await Promise.all([
+    readPem("--cert", opts.cert),
+    readPem("--key", opts.key),
+    opts.cacert === undefined ? undefined : readPem("--cacert", opts.cacert),
+  ]);
+  return { cert, key, ...(caCert !== undefined && { caCert }), ...(cns.length > 0 && { allowedCNs: cns }) };
 }
 
 /** Where PD will listen and keep its state once flags and config are merged. */
@@ -19,8 +65,7 @@ export interface ResolvedPdSettings {
   readonly workdir: string | undefined;
 }
 
-/** The default listen address, as in NoKV's Go PD. */
-export const DEFAULT_PD_ADDR = "127.0.0.1:2379";
+export { DEFAULT_PD_ADDR };
 
 /**
  * Merges flags with `raft_config.json`: a flag given on the command line
@@ -43,6 +88,7 @@ export async function resolvePdSettings(opts: PdCommandOptions): Promise<Resolve
  */
 export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: string) => void): Promise<PdServer> {
   const settings = await resolvePdSettings(opts);
+  const tls = await serverTlsFromFlags(opts);
   let store: Store;
   if (settings.workdir !== undefined && settings.workdir.trim() !== "") {
     const local = await openLocalFileStore({ dir: settings.workdir });
@@ -60,11 +106,39 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
     logger: log,
     ...(opts.idStart !== undefined && { idStart: opts.idStart }),
     ...(opts.tsStart !== undefined && { tsStart: opts.tsStart }),
+    ...(opts.statusAddr !== undefined && { statusAddr: opts.statusAddr }),
+    ...(tls !== undefined && { tls }),
+    limits: {
+      ...(opts.maxMessageBytes !== undefined && { maxMessageBytes: opts.maxMessageBytes }),
+      ...(opts.maxKeyBytes !== undefined && { maxKeyBytes: opts.maxKeyBytes }),
+    },
+    liveness: {
+      ...(opts.storeDisconnectedAfterMs !== undefined && { disconnectedAfterMs: opts.storeDisconnectedAfterMs }),
+      ...(opts.storeDownAfterMs !== undefined && { downAfterMs: opts.storeDownAfterMs }),
+    },
+    operators: {
+      ...(opts.transferTimeoutMs !== undefined && { transferTimeoutMs: opts.transferTimeoutMs }),
+      ...(opts.maxTransfersPerStore !== undefined && { maxInFlightPerStore: opts.maxTransfersPerStore }),
+    },
   });
   const r = server.restored;
   out(`PD-lite storage: ${store.description}`);
   out(`PD-lite restored ${r.regions} region(s); allocator starts: id=${r.idNext} ts=${r.tsNext}`);
-  out(`PD-lite service listening on ${server.address}`);
-  log.info({ addr: server.address, storage: store.description, regions: r.regions, idStart: r.idNext.toString(), tsStart: r.tsNext.toString() }, "pd started");
+  out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
+  if (server.statusAddress !== undefined) {
+    out(`PD-lite status (metrics, /pd/api/v1) on ${tls === undefined ? "http" : "https"}://${server.statusAddress}`);
+  }
+  log.info(
+    {
+      addr: server.address,
+      statusAddr: server.statusAddress,
+      tls: tls === undefined ? "off" : tls.caCert === undefined ? "server" : "mutual",
+      storage: store.description,
+      regions: r.regions,
+      idStart: r.idNext.toString(),
+      tsStart: r.tsNext.toString(),
+    },
+    "pd started",
+  );
   return server;
 }

@@ -4,7 +4,15 @@
  * build (see tsconfig.json), imported by the tests of pd-client and
  * pd-adapter.
  */
-import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerUnaryCall } from "@grpc/grpc-js";
+import {
+  Metadata,
+  Server,
+  ServerCredentials,
+  status,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+} from "@grpc/grpc-js";
 import {
   PDService,
   type AllocIDRequest,
@@ -38,12 +46,29 @@ export type Behaviour =
   /** Holds the call until `gate` resolves, then answers normally. */
   | { readonly kind: "hold"; readonly gate: Promise<void> };
 
+/** Options of {@link startFakePd}. */
+export interface FakePdOptions {
+  /**
+   * Serve `TsoStream` (default true). `false` leaves it unimplemented, as an
+   * older PD: the server answers the stream with UNIMPLEMENTED.
+   */
+  readonly tsoStream?: boolean;
+}
+
 export interface FakePd {
   readonly addr: string;
   readonly port: number;
-  /** Calls received per method (every attempt counts). */
+  /**
+   * Calls received per method (every attempt counts). `tso` counts timestamp
+   * requests over both transports: unary `Tso` calls plus `TsoRequest`s on
+   * streams; `tsoStream` counts the streams opened.
+   */
   readonly calls: Record<FakeMethod, number>;
-  /** Requested counts of every Tso call, in arrival order. */
+  /** `TsoRequest`s received on streams (a part of `calls.tso`). */
+  readonly tsoStreamRequests: number;
+  /** Streams currently open. */
+  readonly openTsoStreams: number;
+  /** Requested counts of every Tso request (unary or streamed), in answer order. */
   readonly tsoCounts: bigint[];
   /** Requested counts of every AllocID call. */
   readonly allocCounts: bigint[];
@@ -60,8 +85,13 @@ export interface FakePd {
   regions: Map<bigint, RegionMeta>;
   /** Scripts the next `times` calls of `method`. */
   script(method: FakeMethod, behaviour: Behaviour, times?: number): void;
-  /** Holds every call of `method` until the returned release() is called. */
+  /**
+   * Holds every call of `method` until the returned release() is called
+   * (`tso` holds streamed requests too).
+   */
   hold(method: FakeMethod): () => void;
+  /** Ends every open `TsoStream` with `code`; requests not yet answered get no answer. */
+  breakTsoStreams(code?: status): void;
   close(): Promise<void>;
 }
 
@@ -85,13 +115,32 @@ export function wireRegion(
   };
 }
 
-export async function startFakePd(): Promise<FakePd> {
+/**
+ * Starts the fake PD. Scripted behaviours (`script`, `hold`) of `tso` apply to
+ * unary calls and streamed requests alike: a scripted failure ends the stream
+ * with that status, as PD does when a request on it fails.
+ */
+export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> {
   const scripts = new Map<FakeMethod, Behaviour[]>();
   const server = new Server();
+  const streams = new Set<(code: status) => void>();
   const fake = {
     addr: "",
     port: 0,
-    calls: { storeHeartbeat: 0, regionHeartbeat: 0, removeRegion: 0, getRegionByKey: 0, allocId: 0, tso: 0 },
+    calls: {
+      storeHeartbeat: 0,
+      regionHeartbeat: 0,
+      removeRegion: 0,
+      getRegionByKey: 0,
+      allocId: 0,
+      tso: 0,
+      tsoStream: 0,
+      getMembers: 0,
+    } as Record<FakeMethod, number>,
+    tsoStreamRequests: 0,
+    get openTsoStreams(): number {
+      return streams.size;
+    },
     tsoCounts: [] as bigint[],
     allocCounts: [] as bigint[],
     storeHeartbeats: [] as StoreHeartbeatRequest[],
@@ -113,6 +162,9 @@ export async function startFakePd(): Promise<FakePd> {
         holds.delete(method);
         release();
       };
+    },
+    breakTsoStreams(code: status = status.UNAVAILABLE): void {
+      for (const kill of [...streams]) kill(code);
     },
     async close(): Promise<void> {
       server.forceShutdown();
@@ -151,7 +203,64 @@ export async function startFakePd(): Promise<FakePd> {
     };
   }
 
-  const impl: PDServer = {
+  const answerTso = (req: TsoRequest): TsoResponse => {
+    fake.tsoCounts.push(req.count);
+    const count = req.count === 0n ? 1n : req.count;
+    const timestamp = fake.nextTs;
+    fake.nextTs += count;
+    return { timestamp, count };
+  };
+
+  /** Like PD's: answers in request order; a failure ends the stream with its status. */
+  function tsoStream(call: ServerDuplexStream<TsoRequest, TsoResponse>): void {
+    fake.calls.tsoStream += 1;
+    let tail = Promise.resolve();
+    let dead = false;
+    const kill = (code: status, md = new Metadata(), details = `stream ended with ${status[code]}`): void => {
+      if (dead) return;
+      dead = true;
+      streams.delete(kill);
+      call.emit("error", { code, details, metadata: md });
+    };
+    streams.add(kill);
+    call.on("data", (req: TsoRequest) => {
+      fake.calls.tso += 1;
+      fake.tsoStreamRequests += 1;
+      const held = holds.get("tso");
+      const b = scripts.get("tso")?.shift();
+      tail = tail.then(async () => {
+        if (held !== undefined) await held;
+        if (b?.kind === "hold") await b.gate;
+        if (dead) return;
+        if (b?.kind === "fail") {
+          const md = new Metadata();
+          if (b.pdCode !== undefined) md.set("pd-error-code", b.pdCode);
+          if (b.leaderAddr !== undefined) md.set("pd-leader-addr", b.leaderAddr);
+          kill(b.status, md, b.details ?? `scripted ${status[b.status]}`);
+          return;
+        }
+        call.write(answerTso(req));
+      });
+    });
+    call.on("end", () => {
+      void tail.then(() => {
+        if (dead) return;
+        dead = true;
+        streams.delete(kill);
+        call.end();
+      });
+    });
+    call.on("cancelled", () => {
+      dead = true;
+      streams.delete(kill);
+    });
+    call.on("error", () => {
+      dead = true;
+      streams.delete(kill);
+    });
+  }
+
+  const impl: Partial<PDServer> = {
     storeHeartbeat: unary<StoreHeartbeatRequest, StoreHeartbeatResponse>("storeHeartbeat", (req) => {
       fake.storeHeartbeats.push(req);
       return { accepted: true, operations: fake.operations };
@@ -180,15 +289,10 @@ export async function startFakePd(): Promise<FakePd> {
       fake.nextId += count;
       return { firstId, count };
     }),
-    tso: unary<TsoRequest, TsoResponse>("tso", (req) => {
-      fake.tsoCounts.push(req.count);
-      const count = req.count === 0n ? 1n : req.count;
-      const timestamp = fake.nextTs;
-      fake.nextTs += count;
-      return { timestamp, count };
-    }),
+    tso: unary<TsoRequest, TsoResponse>("tso", answerTso),
+    ...(options.tsoStream !== false && { tsoStream }),
   };
-  server.addService(PDService, impl);
+  server.addService(PDService, impl as PDServer);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -4,7 +4,20 @@ import { TsoAllocator } from "../alloc/tso-allocator.js";
 import { type HeartbeatOutcome, RegionCatalog, type RegionLog } from "../region/catalog.js";
 import type { Region } from "../region/region.js";
 import { type LeaderTransfer, planLeaderTransfer } from "../schedule/leader-transfer.js";
-import { type StoreStats, StoreRegistry } from "../store/store-registry.js";
+import { DEFAULT_OPERATOR_LIMITS, type OperatorLimits, OperatorTracker } from "../schedule/operator-tracker.js";
+import {
+  checkLivenessThresholds,
+  DEFAULT_LIVENESS_THRESHOLDS,
+  type LivenessThresholds,
+  type StoreLiveness,
+  storeLiveness,
+} from "../store/liveness.js";
+import { type StoreInfo, type StoreStats, StoreRegistry } from "../store/store-registry.js";
+
+/** A store with its liveness as of now. */
+export interface StoreStatus extends StoreInfo {
+  readonly liveness: StoreLiveness;
+}
 
 /** What PD restores at start-up: the region catalog and the allocator ceilings. */
 export interface ClusterSnapshot {
@@ -32,6 +45,14 @@ export interface ClusterOptions {
   readonly idWindow?: bigint;
   /** Receives failures of background ceiling refills (a caller that needs the write retries it). */
   readonly onBackgroundError?: (err: unknown) => void;
+  /** When silent stores count as disconnected / down. Default 20 s / 30 min (TiKV's). */
+  readonly liveness?: Partial<LivenessThresholds>;
+  /** Bounds of in-flight leader transfers. Default: 30 s timeout, 4 per store. */
+  readonly operators?: Partial<OperatorLimits>;
+  /** Most ids one `allocId` call may take. Default 2^20. */
+  readonly maxIdCount?: bigint;
+  /** Most timestamps one `allocTimestamps` call may take. Default 2^18. */
+  readonly maxTsoCount?: bigint;
 }
 
 /**
@@ -45,9 +66,16 @@ export class Cluster {
   readonly ids: IdAllocator;
   readonly tso: TsoAllocator;
   readonly checkpoint: Checkpointer;
+  /** Leader transfers issued and not yet seen finish. */
+  readonly operators: OperatorTracker;
+  readonly liveness: LivenessThresholds;
+  readonly #nowMs: () => number;
 
   constructor(options: ClusterOptions) {
     const nowMs = options.nowMs ?? Date.now;
+    this.#nowMs = nowMs;
+    this.liveness = checkLivenessThresholds({ ...DEFAULT_LIVENESS_THRESHOLDS, ...options.liveness });
+    this.operators = new OperatorTracker({ ...DEFAULT_OPERATOR_LIMITS, ...options.operators }, nowMs);
     const restored = options.snapshot?.allocator ?? { idCurrent: 0n, tsCurrent: 0n };
     this.regions = new RegionCatalog({ log: options.persistence, nowMs });
     this.regions.restore(options.snapshot?.regions ?? []);
@@ -57,25 +85,72 @@ export class Cluster {
       checkpoint: this.checkpoint,
       ...(options.idStart !== undefined && { start: options.idStart }),
       ...(options.idWindow !== undefined && { window: options.idWindow }),
+      ...(options.maxIdCount !== undefined && { maxCount: options.maxIdCount }),
     });
     this.tso = new TsoAllocator({
       checkpoint: this.checkpoint,
       nowMs,
       ...(options.tsStart !== undefined && { start: options.tsStart }),
       ...(options.tsoWindowMs !== undefined && { windowMs: options.tsoWindowMs }),
+      ...(options.maxTsoCount !== undefined && { maxCount: options.maxTsoCount }),
     });
   }
 
   /**
    * Records a store heartbeat and returns the scheduling hints for that store
-   * (at most one leader transfer).
+   * (at most one leader transfer per heartbeat).
+   *
+   * Only stores that are up take part, as source or target. A transfer once
+   * issued is remembered by {@link Cluster.operators} until it finishes,
+   * turns stale or times out: its region is not planned again meanwhile, the
+   * planner counts it as already done when comparing leader counts, and no
+   * store takes part in more than `maxInFlightPerStore` at once.
    *
    * @throws PdError `INVALID_ARGUMENT` for store id 0.
    */
   storeHeartbeat(stats: StoreStats): LeaderTransfer[] {
     this.stores.heartbeat(stats);
-    const op = planLeaderTransfer(this.stores.list(), this.regions.regions(), stats.storeId);
-    return op === undefined ? [] : [op];
+    const ops = this.operators;
+    ops.observeStoreHeartbeat(stats.storeId, stats.leaderNum);
+    const now = this.#nowMs();
+    const isUp = (storeId: bigint): boolean => {
+      const s = this.stores.get(storeId);
+      return s !== undefined && storeLiveness(s.lastHeartbeatMs, now, this.liveness) === "up";
+    };
+    ops.prune((id) => this.regions.getRegion(id), isUp);
+    const max = ops.limits.maxInFlightPerStore;
+    if (ops.inFlightCount(stats.storeId) >= max) return [];
+    const candidates: StoreStats[] = [];
+    for (const s of this.stores.list()) {
+      if (!isUp(s.storeId) || ops.inFlightCount(s.storeId) >= max) continue;
+      const delta = ops.pendingLeaderDelta(s.storeId);
+      if (delta === 0n) candidates.push(s);
+      else {
+        const leaderNum = s.leaderNum + delta;
+        candidates.push({ ...s, leaderNum: leaderNum < 0n ? 0n : leaderNum });
+      }
+    }
+    const op = planLeaderTransfer(candidates, this.regions.regions(), stats.storeId, {
+      skipRegion: (id) => ops.has(id),
+      knownLeaderStore: (r) => ops.knownLeaderStore(r),
+    });
+    if (op === undefined) return [];
+    const region = this.regions.getRegion(op.regionId)!;
+    const target = region.peers.find((p) => p.peerId === op.targetPeerId)!;
+    ops.issue(op, region, stats.storeId, target.storeId);
+    return [op];
+  }
+
+  /** The liveness of a known store as of now, or undefined for a store that never sent a heartbeat. */
+  storeLiveness(storeId: bigint): StoreLiveness | undefined {
+    const s = this.stores.get(storeId);
+    return s === undefined ? undefined : storeLiveness(s.lastHeartbeatMs, this.#nowMs(), this.liveness);
+  }
+
+  /** Every known store with its liveness as of now, by ascending id. */
+  storeStatuses(): StoreStatus[] {
+    const now = this.#nowMs();
+    return this.stores.list().map((s) => ({ ...s, liveness: storeLiveness(s.lastHeartbeatMs, now, this.liveness) }));
   }
 
   /** See {@link RegionCatalog.heartbeat}. */
@@ -83,9 +158,12 @@ export class Cluster {
     return this.regions.heartbeat(region);
   }
 
-  /** See {@link RegionCatalog.remove}. */
+  /** See {@link RegionCatalog.remove}. Also forgets the region's scheduling state. */
   removeRegion(regionId: bigint): Promise<boolean> {
-    return this.regions.remove(regionId);
+    return this.regions.remove(regionId).then((removed) => {
+      this.operators.forgetRegion(regionId);
+      return removed;
+    });
   }
 
   /** See {@link RegionCatalog.getRegionByKey}. */

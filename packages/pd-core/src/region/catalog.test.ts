@@ -272,3 +272,70 @@ describe("RegionCatalog against a reference model", () => {
     );
   });
 });
+
+describe("RegionCatalog.restore", () => {
+  const storageError = (f: () => void): string => {
+    try {
+      f();
+    } catch (err) {
+      expect(err).toBeInstanceOf(PdError);
+      expect((err as PdError).code).toBe("STORAGE");
+      return (err as PdError).message;
+    }
+    throw new Error("expected restore to throw");
+  };
+
+  it("restores regions given in any order and routes every key", () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    c.restore([region(3n, "m", "t"), region(1n, "", "c"), region(4n, "t", ""), region(2n, "c", "m")]);
+    expect(c.size).toBe(4);
+    c.assertConsistent();
+    expect(c.getRegionByKey(k(""))?.id).toBe(1n);
+    expect(c.getRegionByKey(k("c"))?.id).toBe(2n);
+    expect(c.getRegionByKey(k("s"))?.id).toBe(3n);
+    expect(c.getRegionByKey(k("zzz"))?.id).toBe(4n);
+  });
+
+  it("refuses overlapping ranges, equal start keys, duplicate ids and malformed regions", () => {
+    expect(storageError(() => new RegionCatalog({ log: new TestLog() }).restore([region(2n, "f", "z"), region(1n, "a", "g")]))).toMatch(
+      /region 2 .* clashes with region 1/,
+    );
+    expect(storageError(() => new RegionCatalog({ log: new TestLog() }).restore([region(1n, "a", "c"), region(2n, "a", "b")]))).toMatch(/clashes/);
+    expect(storageError(() => new RegionCatalog({ log: new TestLog() }).restore([region(1n, "a", ""), region(2n, "x", "y")]))).toMatch(/clashes/);
+    expect(storageError(() => new RegionCatalog({ log: new TestLog() }).restore([region(7n, "a", "b"), region(7n, "c", "d")]))).toMatch(
+      /region 7 .* clashes with region 7/,
+    );
+    expect(storageError(() => new RegionCatalog({ log: new TestLog() }).restore([region(0n, "a", "b")]))).toMatch(/non-zero/);
+  });
+
+  it("checks against regions already in the catalog", () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    c.restore([region(1n, "a", "m")]);
+    expect(storageError(() => c.restore([region(2n, "x", "y"), region(3n, "k", "p")]))).toMatch(/region 3 .* clashes with region 1/);
+  });
+
+  it("accepts exactly the disjoint sets, whatever their order (property)", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 40 }), fc.boolean(), (cuts, overlap) => {
+        const sorted = [...cuts].sort((a, b) => a - b);
+        const key = (n: number) => `k${n.toString().padStart(4, "0")}`;
+        const regions = sorted.map((c, i) => region(BigInt(i + 1), i === 0 ? "" : key(c), i === sorted.length - 1 ? "" : key(sorted[i + 1]!)));
+        if (overlap && regions.length > 1) {
+          const victim = regions[0]!;
+          regions[0] = { ...victim, endKey: regions[1]!.endKey.length === 0 ? new Uint8Array() : regions[1]!.endKey };
+        }
+        const shuffled = [...regions].sort(() => Math.random() - 0.5);
+        const c = new RegionCatalog({ log: new TestLog() });
+        if (overlap && regions.length > 1) {
+          storageError(() => c.restore(shuffled));
+        } else {
+          c.restore(shuffled);
+          c.assertConsistent();
+          expect(c.size).toBe(regions.length);
+          for (const r of regions) expect(c.getRegionByKey(r.startKey)?.id).toBe(r.id);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -8,7 +8,7 @@ import {
   regionsEqual,
   validateRegion,
 } from "./region.js";
-import { keysEqual } from "./keys.js";
+import { compareKeys, keysEqual } from "./keys.js";
 import { RouteIndex } from "./route-index.js";
 
 /** One durable change to the region catalog. */
@@ -83,19 +83,34 @@ export class RegionCatalog {
    *   snapshot is corrupt and serving it would misroute keys.
    */
   restore(regions: Iterable<Region>): void {
+    const all: Region[] = [];
     for (const r of regions) {
       try {
         validateRegion(r);
       } catch (err) {
         throw new PdError("STORAGE", `restored catalog: ${(err as Error).message}`, { cause: err });
       }
-      const clash = this.#index.overlapping(r.startKey, r.endKey).find((o) => o.id !== r.id);
-      if (clash !== undefined || this.#index.get(r.id) !== undefined) {
-        throw new PdError(
-          "STORAGE",
-          `restored catalog: region ${r.id} ${formatRange(r)} clashes with region ${clash?.id ?? r.id}`,
-        );
+      all.push(r);
+    }
+    // Sorted by start key, the regions are disjoint exactly when each one ends
+    // at or before the next one starts: one linear pass instead of an overlap
+    // query per region, and the index is filled in key order (at a million
+    // regions this takes start-up from seconds to a fraction of that).
+    all.sort((a, b) => compareKeys(a.startKey, b.startKey));
+    const clash = (r: Region, other: Region): PdError =>
+      new PdError("STORAGE", `restored catalog: region ${r.id} ${formatRange(r)} clashes with region ${other.id}`);
+    // Regions already indexed (restore on a non-empty catalog) need the overlap query.
+    const checkIndex = this.#index.size > 0;
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i]!;
+      const prev = i > 0 ? all[i - 1]! : undefined;
+      if (prev !== undefined && (prev.endKey.length === 0 || compareKeys(prev.endKey, r.startKey) > 0)) throw clash(r, prev);
+      if (checkIndex) {
+        const other = this.#index.overlapping(r.startKey, r.endKey).find((o) => o.id !== r.id);
+        if (other !== undefined) throw clash(r, other);
       }
+      const sameId = this.#index.get(r.id);
+      if (sameId !== undefined) throw clash(r, sameId);
       this.#index.put(r);
     }
   }

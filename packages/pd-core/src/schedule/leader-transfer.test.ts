@@ -47,4 +47,14 @@ describe("leader-transfer planner", () => {
     expect(planLeaderTransfer([store(1n, 9n), store(2n, 0n)], [region(1n, [1n, 3n])], 1n)).toBeUndefined();
     expect(planLeaderTransfer([store(1n, 9n)], [region(1n, [1n])], 1n)).toBeUndefined();
   });
+
+  it("skips regions with a transfer in flight and uses known leaders over the first-peer guess", () => {
+    const stores = [store(1n, 9n), store(2n, 0n)];
+    const regions = [region(1n, [1n, 2n]), region(2n, [1n, 2n]), region(3n, [2n, 1n])];
+    expect(planLeaderTransfer(stores, regions, 1n, { skipRegion: (id) => id === 1n })?.regionId).toBe(2n);
+    // Region 1 and 2 are known to be led by the target already; region 3 by the source.
+    const known = (r: Region) => (r.id === 3n ? 1n : 2n);
+    expect(planLeaderTransfer(stores, regions, 1n, { knownLeaderStore: known })?.regionId).toBe(3n);
+    expect(planLeaderTransfer(stores, regions.slice(0, 2), 1n, { knownLeaderStore: known })).toBeUndefined();
+  });
 });

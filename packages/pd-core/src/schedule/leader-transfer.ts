@@ -52,22 +52,37 @@ export function buildLeaderTransfer(region: Region, sourceStoreId: bigint, targe
  * returns at most one hint moving a leader from the most- to the least-loaded
  * store. Among the regions with peers on both, it prefers (in `regions`'
  * order) one whose first peer is on the source — the usual bootstrap leader —
- * and otherwise takes the first candidate. Pure: no state, no clock.
+ * and otherwise takes the first candidate.
+ *
+ * `options.skipRegion` excludes regions (a transfer already in flight);
+ * `options.knownLeaderStore` tells which store is known to lead a region
+ * (PD saw a transfer to it finish): such a region counts as led by that
+ * store instead of its first peer's, and one known to be led by the target
+ * already is not considered. Pure: no state, no clock.
  */
 export function planLeaderTransfer(
   stores: readonly StoreStats[],
   regions: Iterable<Region>,
   heartbeatStoreId: bigint,
+  options?: {
+    readonly skipRegion?: (regionId: bigint) => boolean;
+    readonly knownLeaderStore?: (region: Region) => bigint | undefined;
+  },
 ): LeaderTransfer | undefined {
   const pair = selectRebalancePair(stores, heartbeatStoreId);
   if (pair === undefined) return undefined;
   const src = pair.source.storeId;
   const dst = pair.target.storeId;
+  const skip = options?.skipRegion;
+  const known = options?.knownLeaderStore;
   let fallback: LeaderTransfer | undefined;
   for (const region of regions) {
+    if (skip?.(region.id) === true) continue;
     const op = buildLeaderTransfer(region, src, dst);
     if (op === undefined) continue;
-    if (region.peers[0]?.storeId === src) return op;
+    const leader = known?.(region);
+    if (leader === dst) continue;
+    if ((leader ?? region.peers[0]?.storeId) === src) return op;
     fallback ??= op;
   }
   return fallback;

@@ -2,6 +2,7 @@ import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/g
 import { type Cluster, PdError, type Run } from "@nokv/pd-core";
 import type {
   GetMembersResponse,
+  GetRegionByIdResponse,
   GetRegionByKeyResponse,
   Member,
   PDServer,
@@ -10,18 +11,22 @@ import type {
   TsoResponse,
 } from "@nokv/pd-proto";
 import type { Logger } from "pino";
-import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire } from "../convert.js";
+import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "../convert.js";
 import type { Leadership, MemberInfo } from "../leadership/leadership.js";
 import { toServiceError } from "../status.js";
+import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
 
 const NOT_FOUND: GetRegionByKeyResponse = { region: undefined, notFound: true };
 const ACCEPTED: RegionHeartbeatResponse = { accepted: true };
+const NO_REGION: GetRegionByIdResponse = { region: undefined, notFound: true };
 
 /** What the handlers are built from. */
 export interface PdHandlerDeps {
   /** Decides whether this member serves, and supplies the cluster model when it does. */
   readonly leadership: Leadership;
   readonly log: Logger;
+  /** Request limits (`ListRegions` page sizes). Default {@link DEFAULT_REQUEST_LIMITS}. */
+  readonly limits?: RequestLimits;
 }
 
 type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
@@ -34,7 +39,7 @@ const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: 
  * domain; every failure leaves state unchanged and maps to a status through
  * {@link toServiceError}. Writes reply only after they are durable.
  */
-export function createPdHandlers({ leadership, log }: PdHandlerDeps): PDServer {
+export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS }: PdHandlerDeps): PDServer {
   /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
   function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
@@ -148,6 +153,27 @@ export function createPdHandlers({ leadership, log }: PdHandlerDeps): PDServer {
         failed = true;
       });
     },
+
+    listStores: unary("ListStores", (_req, cluster) => ({ stores: cluster.storeStatuses().map(storeStatusToWire) })),
+
+    listRegions: unary("ListRegions", (req, cluster) => {
+      const limit = scanLimit(req.limit, limits);
+      // One more than asked says whether another page follows.
+      const page = cluster.regions.scan(req.startKey, limit + 1);
+      const hasMore = page.length > limit && page[limit - 1]!.endKey.length > 0;
+      const regions = page.slice(0, limit);
+      return {
+        regions: regions.map(regionToWire),
+        hasMore,
+        nextStartKey: hasMore ? Buffer.from(regions[limit - 1]!.endKey) : Buffer.alloc(0),
+      };
+    }),
+
+    getRegionById: unary("GetRegionById", (req, cluster) => {
+      if (req.regionId === 0n) throw new PdError("INVALID_ARGUMENT", "region id must be non-zero");
+      const region = cluster.regions.getRegion(req.regionId);
+      return region === undefined ? NO_REGION : { region: regionToWire(region), notFound: false };
+    }),
 
     // Answered by every member, leader or not: it is how clients find the leader.
     getMembers(_call: ServerUnaryCall<unknown, GetMembersResponse>, cb: sendUnaryData<GetMembersResponse>) {

@@ -1,0 +1,10 @@
+let waiters = [];
+const tick = () => { const w = waiters; waiters = []; for (const r of w) r(1n); };
+setInterval(tick, 1);
+let stop = false, got = 0;
+setTimeout(() => stop = true, 3000);
+const t = performance.now();
+const get = () => new Promise((r) => waiters.push(r));
+await Promise.all(Array.from({ length: 1000 }, async () => { while (!stop) { await get(); got++; } }));
+console.log("per sec", got / ((performance.now() - t) / 1000));
+process.exit(0);

@@ -1,0 +1,11 @@
+let waiters = [], offsets = [], rejects = [], size = 0, scheduled = false;
+let next = 1n;
+const flush = () => { scheduled = false; const w = waiters, o = offsets; waiters = []; offsets = []; rejects = []; const n = BigInt(size); size = 0;
+  new Promise((r) => setTimeout(() => { const first = next; next += n; r({ first, count: n }); }, 1)).then((range) => { for (let i = 0; i < w.length; i++) w[i](range.first + BigInt(o[i])); }); };
+const get = () => { if (!scheduled) { scheduled = true; setImmediate(flush); } const off = size++; return new Promise((r, j) => { waiters.push(r); rejects.push(j); offsets.push(off); }); };
+let stop = false, got = 0;
+setTimeout(() => stop = true, 3000);
+const t = performance.now();
+await Promise.all(Array.from({ length: 1000 }, async () => { while (!stop) { await get(); got++; } }));
+console.log("per sec", got / ((performance.now() - t) / 1000));
+process.exit(0);

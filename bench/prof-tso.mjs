@@ -1,0 +1,10 @@
+import { createPdClient } from "@nokv/pd-client";
+const addr = process.argv[2];
+const c = createPdClient({ addr, timeoutMs: 10000 });
+await c.connect();
+let stop = false, got = 0;
+setTimeout(() => stop = true, 4000);
+const t = performance.now();
+await Promise.all(Array.from({ length: 1000 }, async () => { while (!stop) { await c.getTimestamp(); got++; } }));
+console.log("per sec", got / ((performance.now() - t) / 1000), c.stats());
+c.close();

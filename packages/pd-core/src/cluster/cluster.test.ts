@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import type { Region } from "../region/region.js";
+import { createCluster } from "./cluster.js";
+
+const region = (id: bigint, stores: bigint[]): Region => ({
+  id,
+  startKey: Uint8Array.of(Number(id)),
+  endKey: Uint8Array.of(Number(id) + 1),
+  epoch: { version: 1n, confVersion: 1n },
+  peers: stores.map((s) => ({ storeId: s, peerId: id * 100n + s })),
+});
+const stats = (storeId: bigint, leaderNum: bigint) => ({ storeId, leaderNum, regionNum: 10n, capacity: 100n, available: 50n });
+
+async function setup(options: { disconnectedAfterMs?: number; transferTimeoutMs?: number; maxInFlightPerStore?: number } = {}) {
+  let now = 1_000_000;
+  const cluster = createCluster({
+    persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} },
+    nowMs: () => now,
+    liveness: { disconnectedAfterMs: options.disconnectedAfterMs ?? 20_000, downAfterMs: 60_000 },
+    operators: {
+      transferTimeoutMs: options.transferTimeoutMs ?? 30_000,
+      maxInFlightPerStore: options.maxInFlightPerStore ?? 1,
+    },
+  });
+  for (let id = 1n; id <= 6n; id++) await cluster.regionHeartbeat(region(id, [1n, 2n, 3n]));
+  return { cluster, advance: (ms: number) => (now += ms) };
+}
+
+describe("cluster scheduling", () => {
+  it("does not re-issue an in-flight transfer on every heartbeat and plans again once the leader moved", async () => {
+    const { cluster } = await setup();
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 1n));
+    const first = cluster.storeHeartbeat(stats(1n, 6n));
+    expect(first).toEqual([expect.objectContaining({ regionId: 1n, sourcePeerId: 101n, targetPeerId: 102n })]);
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    expect(cluster.operators.size).toBe(1);
+    // The store moved one leader: the transfer is done, the next one may go.
+    const next = cluster.storeHeartbeat(stats(1n, 5n));
+    expect(cluster.operators.counters()).toMatchObject({ issued: 2, completed: 1 });
+    expect(next).toEqual([expect.objectContaining({ regionId: 2n, targetPeerId: 202n })]);
+  });
+
+  it("keeps at most maxInFlightPerStore transfers per store and counts them when comparing loads", async () => {
+    const { cluster } = await setup({ maxInFlightPerStore: 2 });
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 0n));
+    const ops = [cluster.storeHeartbeat(stats(1n, 6n)), cluster.storeHeartbeat(stats(1n, 6n)), cluster.storeHeartbeat(stats(1n, 6n))];
+    expect(ops.map((o) => o.length)).toEqual([1, 1, 0]);
+    expect(new Set(ops.flat().map((o) => o.regionId)).size).toBe(2);
+    // Two targets got one each: 6-2 vs 1 and 1 — still skewed, but store 1 is at its limit.
+    expect(cluster.operators.inFlightCount(1n)).toBe(2);
+  });
+
+  it("stops counting a planned move once the skew is gone", async () => {
+    const { cluster } = await setup({ maxInFlightPerStore: 10 });
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 2n));
+    // 3 vs 0 (and 2): one move makes it 2 / 1 / 2, so the next heartbeat plans nothing.
+    expect(cluster.storeHeartbeat(stats(1n, 3n))).toHaveLength(1);
+    expect(cluster.storeHeartbeat(stats(1n, 3n))).toEqual([]);
+  });
+
+  it("re-issues a transfer that timed out", async () => {
+    const { cluster, advance } = await setup({ transferTimeoutMs: 5_000 });
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 1n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toHaveLength(1);
+    advance(4_000);
+    cluster.storeHeartbeat(stats(2n, 0n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    advance(1_000);
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 1n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ regionId: 1n })]);
+    expect(cluster.operators.counters().expired).toBe(1);
+  });
+
+  it("plans no transfer to or from a store that is not up, and reports liveness", async () => {
+    const { cluster, advance } = await setup();
+    cluster.storeHeartbeat(stats(2n, 0n));
+    advance(20_000);
+    cluster.storeHeartbeat(stats(3n, 5n));
+    expect(cluster.storeLiveness(2n)).toBe("disconnected");
+    // Store 2 (fewest leaders) is silent: nothing moves to it; store 3 differs by 1 only.
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    expect(cluster.storeStatuses().map((s) => [s.storeId, s.liveness])).toEqual([
+      [1n, "up"],
+      [2n, "disconnected"],
+      [3n, "up"],
+    ]);
+    advance(40_000);
+    expect(cluster.storeLiveness(2n)).toBe("down");
+    expect(cluster.storeLiveness(9n)).toBeUndefined();
+    // Back: the store is up again and receives the transfer.
+    cluster.storeHeartbeat(stats(2n, 0n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ targetPeerId: 102n })]);
+  });
+
+  it("cancels an in-flight transfer when its target goes silent", async () => {
+    const { cluster, advance } = await setup({ transferTimeoutMs: 60_000 });
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 1n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toHaveLength(1);
+    advance(25_000);
+    cluster.storeHeartbeat(stats(3n, 1n));
+    // The transfer to silent store 2 is dropped; store 3 gets one instead.
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ targetPeerId: 103n })]);
+    expect(cluster.operators.list().map((t) => t.targetStoreId)).toEqual([3n]);
+    expect(cluster.operators.counters().cancelled).toBe(1);
+  });
+});

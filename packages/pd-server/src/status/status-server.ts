@@ -1,0 +1,218 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import type { TLSSocket } from "node:tls";
+import { type Cluster, isPdError, MAX_UINT64 } from "@nokv/pd-core";
+import type { Logger } from "pino";
+import type { Leadership } from "../leadership/leadership.js";
+import type { PdMetrics } from "../metrics/metrics.js";
+import type { RequestLimits } from "../service/limits.js";
+import type { PdTlsOptions } from "../tls/tls.js";
+import { keyFromUrl, regionToJson, storeToJson, stringify } from "./inspect-json.js";
+
+/** What the status server reads from. */
+export interface StatusServerDeps {
+  readonly leadership: Leadership;
+  readonly metrics: PdMetrics;
+  readonly limits: RequestLimits;
+  readonly log: Logger;
+  /** This member's name, for `/health`. */
+  readonly name: string;
+  /** True while the server is stopping (health turns `NOT_SERVING`). */
+  readonly stopping: () => boolean;
+  readonly tls?: PdTlsOptions;
+}
+
+/** A running status server. */
+export interface StatusServer {
+  /** The bound `host:port`. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+const API = "/pd/api/v1";
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly extra?: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+function parseId(what: string, raw: string): bigint {
+  if (!/^[1-9][0-9]{0,19}$/.test(raw) || BigInt(raw) > MAX_UINT64) {
+    throw new HttpError(400, `invalid ${what} id ${JSON.stringify(decodeURIComponent(raw))}: expected a decimal uint64 above 0`);
+  }
+  return BigInt(raw);
+}
+
+function send(res: ServerResponse, status: number, body: string, contentType = "application/json; charset=utf-8"): void {
+  res.writeHead(status, { "content-type": contentType, "content-length": Buffer.byteLength(body), "cache-control": "no-store" });
+  res.end(body);
+}
+
+/**
+ * The status address (`--status-addr`): Prometheus metrics on `/metrics` and
+ * a JSON inspection API modelled on TiKV PD's `/pd/api/v1` (`stores`,
+ * `store/{id}`, `regions`, `region/id/{id}`, `region/key/{key}`, `health`,
+ * `members`). GET only. Errors are JSON `{"error": "..."}`: 400 for bad
+ * input, 404 for an unknown store, region or path, 503 (with `leader`) on a
+ * member that is not the leader. With TLS options it serves HTTPS, and with
+ * a CA it requires client certificates (and checks their CN when a list is given).
+ */
+export async function startStatusServer(addr: { host: string; port: number }, deps: StatusServerDeps): Promise<StatusServer> {
+  const { leadership, metrics, limits, log, tls } = deps;
+
+  function cluster(): Cluster {
+    try {
+      return leadership.serving();
+    } catch (err) {
+      if (isPdError(err, "NOT_LEADER")) throw new HttpError(503, "not leader", { leader: err.leaderAddr ?? null });
+      throw new HttpError(503, isPdError(err) ? err.message : "not serving");
+    }
+  }
+
+  function serving(): boolean {
+    if (deps.stopping()) return false;
+    try {
+      leadership.serving();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async function route(url: URL): Promise<{ status: number; body: unknown } | { text: string; contentType: string }> {
+    const path = url.pathname;
+    if (path === "/metrics") return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+    if (!path.startsWith(`${API}/`)) throw new HttpError(404, `no such path ${path}`);
+    const rest = path.slice(API.length + 1);
+    const q = url.searchParams;
+    if (rest === "health") {
+      const ok = serving();
+      return { status: ok ? 200 : 503, body: { name: deps.name, health: ok, status: ok ? "SERVING" : "NOT_SERVING" } };
+    }
+    if (rest === "members") {
+      const { members, leader } = leadership.members();
+      const member = (m: { name: string; advertiseAddr: string; isLeader: boolean }) => ({
+        name: m.name,
+        client_urls: [m.advertiseAddr],
+        is_leader: m.isLeader,
+      });
+      return { status: 200, body: { members: members.map(member), leader: leader === undefined ? null : member(leader) } };
+    }
+    if (rest === "stores") {
+      const stores = cluster().storeStatuses().map(storeToJson);
+      return { status: 200, body: { count: stores.length, stores } };
+    }
+    if (rest.startsWith("store/")) {
+      const id = parseId("store", rest.slice("store/".length));
+      const s = cluster().storeStatuses().find((x) => x.storeId === id);
+      if (s === undefined) throw new HttpError(404, `store ${id} not found`);
+      return { status: 200, body: storeToJson(s) };
+    }
+    if (rest === "regions") {
+      const limitRaw = q.get("limit");
+      let limit = limits.defaultScanLimit;
+      if (limitRaw !== null) {
+        if (!/^[1-9][0-9]{0,8}$/.test(limitRaw)) throw new HttpError(400, `invalid limit ${JSON.stringify(limitRaw)}: expected a positive integer`);
+        limit = Number(limitRaw);
+        if (limit > limits.maxScanLimit) throw new HttpError(400, `limit ${limit} exceeds ${limits.maxScanLimit}`);
+      }
+      const startKey = keyFromUrl(q.get("start_key") ?? "", q.get("format"));
+      if (startKey === undefined) throw new HttpError(400, "invalid start_key or format (format is raw or hex)");
+      if (startKey.length > limits.maxKeyBytes) throw new HttpError(400, `start_key: ${startKey.length} bytes exceed the limit of ${limits.maxKeyBytes}`);
+      const page = cluster().regions.scan(startKey, limit + 1);
+      const hasMore = page.length > limit && page[limit - 1]!.endKey.length > 0;
+      const regions = page.slice(0, limit).map(regionToJson);
+      const body: Record<string, unknown> = { count: regions.length, regions, has_more: hasMore };
+      if (hasMore) body.next_start_key = (regions[limit - 1] as { end_key: string }).end_key;
+      return { status: 200, body };
+    }
+    if (rest.startsWith("region/id/")) {
+      const id = parseId("region", rest.slice("region/id/".length));
+      const r = cluster().regions.getRegion(id);
+      if (r === undefined) throw new HttpError(404, `region ${id} not found`);
+      return { status: 200, body: regionToJson(r) };
+    }
+    if (rest.startsWith("region/key/")) {
+      const key = keyFromUrl(rest.slice("region/key/".length), q.get("format"));
+      if (key === undefined) throw new HttpError(400, "invalid key or format (format is raw or hex)");
+      if (key.length > limits.maxKeyBytes) throw new HttpError(400, `key: ${key.length} bytes exceed the limit of ${limits.maxKeyBytes}`);
+      const r = cluster().getRegionByKey(key);
+      if (r === undefined) throw new HttpError(404, `no region holds key ${Buffer.from(key).toString("hex").toUpperCase() || '""'}`);
+      return { status: 200, body: regionToJson(r) };
+    }
+    throw new HttpError(404, `no such path ${path}`);
+  }
+
+  const allowed = tls?.allowedCNs !== undefined && tls.allowedCNs.length > 0 ? new Set(tls.allowedCNs) : undefined;
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (allowed !== undefined) {
+      const cn = (req.socket as TLSSocket).getPeerCertificate?.()?.subject?.CN;
+      if (typeof cn !== "string" || !allowed.has(cn)) {
+        send(res, 403, stringify({ error: `client certificate CN ${JSON.stringify(cn ?? "")} is not allowed` }));
+        return;
+      }
+    }
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      send(res, 405, stringify({ error: `method ${req.method} not allowed` }));
+      return;
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "http://status");
+    } catch {
+      send(res, 400, stringify({ error: "malformed URL" }));
+      return;
+    }
+    route(url).then(
+      (out) => {
+        if ("text" in out) send(res, 200, out.text, out.contentType);
+        else send(res, out.status, stringify(out.body));
+      },
+      (err: unknown) => {
+        if (err instanceof HttpError) {
+          send(res, err.status, stringify({ error: err.message, ...err.extra }));
+          return;
+        }
+        log.error({ err, path: url.pathname }, "status request failed");
+        send(res, 500, stringify({ error: "internal error" }));
+      },
+    );
+  };
+
+  const server: Server = tls
+    ? createHttpsServer(
+        {
+          key: tls.key,
+          cert: tls.cert,
+          ...(tls.caCert !== undefined && { ca: tls.caCert, requestCert: true, rejectUnauthorized: true }),
+        },
+        handle,
+      )
+    : createHttpServer(handle);
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = typeof bound === "object" && bound !== null ? bound.port : addr.port;
+  const host = addr.host.includes(":") && !addr.host.startsWith("[") ? `[${addr.host}]` : addr.host;
+  return {
+    address: `${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
