@@ -99,6 +99,11 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option("--store-down-after-ms <ms>", "a store silent this long is down (default 1800000)", parsePositiveInt)
     .option("--transfer-timeout-ms <ms>", "an issued leader transfer counts as in flight at most this long (default 30000)", parsePositiveInt)
     .option("--max-transfers-per-store <n>", "most leader transfers in flight per store (default 4)", parsePositiveInt)
+    .option("--etcd <urls>", "distributed mode: etcd client URLs, comma-separated (e.g. http://127.0.0.1:2379); PDs sharing them elect a leader")
+    .option("--cluster-id <id>", "distributed mode: names this PD cluster's keys in etcd (/nokv/pd/<id>/…) (default nokv)")
+    .option("--name <name>", "distributed mode: this member's unique name (default: its advertise address)")
+    .option("--advertise-addr <host:port>", "the address clients dial for this member, named in redirects (default: the bound --addr)")
+    .option("--lease-ttl <seconds>", "distributed mode: leader lease TTL; a crashed leader is replaced after about this long (default 2)", parsePositiveInt)
     .action(async (opts: PdCommandOptions & { logLevel: string }) => {
       // Loaded here, not at the top: the inspection verbs need none of the server.
       const [{ routeGrpcLogs }, { startPd }] = await Promise.all([import("@nokv/pd-server"), import("./commands/pd.js")]);

@@ -3,11 +3,13 @@
  * cluster model of `@nokv/pd-core` to a `@nokv/pd-storage` store.
  */
 export { createPdServer, routeGrpcLogs } from "./server.js";
-export type { PdServer, PdServerOptions } from "./server.js";
+export type { ElectedModeOptions, MemberDirectory, PdServer, PdServerOptions } from "./server.js";
 export { createPdHandlers } from "./service/pd-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
 export { createSoloLeadership } from "./leadership/leadership.js";
 export type { Leadership, MemberInfo } from "./leadership/leadership.js";
+export { ElectedLeadership, createElectedLeadership } from "./leadership/elected-leadership.js";
+export type { Election, ElectedLeadershipOptions } from "./leadership/elected-leadership.js";
 export { ERROR_CODE_KEY, LEADER_ADDR_KEY, grpcStatusFor, toServiceError } from "./status.js";
 export { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "./convert.js";
 export { createPdMetrics } from "./metrics/metrics.js";

@@ -1,8 +1,9 @@
 import { Server, setLogger } from "@grpc/grpc-js";
 import { type Cluster, type ClusterPersistence, createCluster, type LivenessThresholds, type OperatorLimits } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
-import { createMemoryStore, type LocalFileStoreStats, type Store } from "@nokv/pd-storage";
+import { createMemoryStore, type LocalFileStoreStats, type PdMember, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
+import { createElectedLeadership, type Election, type ElectedLeadership } from "./leadership/elected-leadership.js";
 import { createSoloLeadership, type Leadership } from "./leadership/leadership.js";
 import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
@@ -30,8 +31,16 @@ export interface PdServerOptions {
   readonly tsoWindowMs?: number;
   /** Ids reserved per ceiling write. Default 1000. */
   readonly idWindow?: bigint;
-  /** Member name reported by `GetMembers`. Default `pd`. */
+  /** Member name reported by `GetMembers` (and, when elected, the leader key). Default `pd`. */
   readonly name?: string;
+  /** `host:port` clients should dial for this member. Default: the bound address. */
+  readonly advertiseAddr?: string;
+  /**
+   * Distributed mode: several PDs share one etcd and elect a leader. Instead
+   * of `store`, give the election and how to open the (fenced) store for a
+   * term; the server listens at once and serves only while it leads.
+   */
+  readonly elected?: ElectedModeOptions;
   /**
    * `host:port` of the HTTP status server (`--status-addr`): Prometheus
    * metrics on `/metrics` and the JSON inspection API under `/pd/api/v1`.
@@ -52,15 +61,43 @@ export interface PdServerOptions {
   readonly reflection?: boolean;
 }
 
+/** The known PD members, kept by a registry such as pd-storage's `MemberRegistry`. */
+export interface MemberDirectory {
+  members(): readonly PdMember[];
+  close(): Promise<void>;
+}
+
+/** Options of distributed (elected) mode; see {@link PdServerOptions.elected}. */
+export interface ElectedModeOptions {
+  readonly election: Election;
+  /** Opens the store of a new term; its writes must be fenced on the term. */
+  readonly openStore: () => Promise<Store>;
+  /** Lease TTL in seconds. Default 2. */
+  readonly leaseTtlSec?: number;
+  /**
+   * Registers this member once it listens (its advertise address is known
+   * then) and lists the others, for `GetMembers`; closed with the server.
+   */
+  readonly register?: (self: PdMember) => Promise<MemberDirectory>;
+  /** Told when this member starts or stops serving as the leader. */
+  readonly onRoleChange?: (role: "leader" | "follower") => void;
+}
+
 /** A running PD server. */
 export interface PdServer {
   /** The bound `host:port` (with the real port when 0 was asked for). */
   readonly address: string;
   readonly port: number;
-  /** The cluster model being served (read-only use: inspection, tests). */
+  /**
+   * The cluster model being served (read-only use: inspection, tests). In
+   * elected mode, the current term's; throws PdError `NOT_LEADER` while this
+   * member does not lead.
+   */
   readonly cluster: Cluster;
-  /** What was restored from storage at start-up. */
-  readonly restored: { readonly regions: number; readonly idNext: bigint; readonly tsNext: bigint };
+  /** What was restored from storage at start-up; undefined in elected mode (each term loads its own). */
+  readonly restored: { readonly regions: number; readonly idNext: bigint; readonly tsNext: bigint } | undefined;
+  /** Who serves: always this process, or the elected leader. */
+  readonly leadership: Leadership;
   /** The bound status address (`host:port`), when `statusAddr` was given. */
   readonly statusAddress: string | undefined;
   /** The Prometheus metrics, when recorded. */
@@ -159,18 +196,22 @@ function leaderCluster(leadership: Leadership): Cluster | undefined {
  */
 export async function createPdServer(options: PdServerOptions = {}): Promise<PdServer> {
   const log = options.logger ?? pino({ level: "warn" });
-  const store = options.store ?? createMemoryStore();
+  if (options.elected !== undefined && options.store !== undefined) {
+    throw new Error("createPdServer: give either `store` or `elected`, not both");
+  }
+  const store = options.elected === undefined ? (options.store ?? createMemoryStore()) : undefined;
   const addr = options.addr ?? "127.0.0.1:2379";
   let server: Server | undefined;
   let status: StatusServer | undefined;
+  let elected: ElectedLeadership | undefined;
+  let directory: MemberDirectory | undefined;
   try {
     const { host } = splitHostPort(addr);
     const statusHost = options.statusAddr === undefined ? undefined : splitHostPort(options.statusAddr);
     const limits = resolveRequestLimits(options.limits);
     if (options.tls !== undefined) checkTlsOptions(options.tls);
-    const snapshot = await store.load();
     let leadership: Leadership | undefined;
-    const storageStats = storageStatsOf(store);
+    const storageStats = store === undefined ? undefined : storageStatsOf(store);
     const metrics =
       (options.metrics ?? options.statusAddr !== undefined)
         ? createPdMetrics({
@@ -179,26 +220,53 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
             ...(storageStats !== undefined && { storageStats }),
           })
         : undefined;
-    const cluster = createCluster({
-      persistence: observePersistence(store, metrics, log),
-      snapshot,
+    const clusterOptions = {
       ...(options.idStart !== undefined && { idStart: options.idStart }),
       ...(options.tsStart !== undefined && { tsStart: options.tsStart }),
       ...(options.tsoWindowMs !== undefined && { tsoWindowMs: options.tsoWindowMs }),
       ...(options.idWindow !== undefined && { idWindow: options.idWindow }),
-      onBackgroundError: (err) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
+      onBackgroundError: (err: unknown) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
       maxIdCount: limits.maxIdCount,
       maxTsoCount: limits.maxTsoCount,
       ...(options.liveness !== undefined && { liveness: options.liveness }),
       ...(options.operators !== undefined && { operators: options.operators }),
-    });
-    log.info(
-      { storage: store.description, regions: cluster.regions.size, idNext: cluster.ids.next.toString(), tsNext: (cluster.tso.last + 1n).toString() },
-      "restored",
-    );
-    let boundAddr = addr;
-    const name = options.name ?? "pd";
-    const lead = createSoloLeadership({ cluster, name, advertiseAddr: () => boundAddr });
+    };
+    let boundAddr = options.advertiseAddr ?? addr;
+    // An elected member without a name is named after its address, unique in the cluster.
+    let name = options.name ?? (options.elected === undefined ? "pd" : addr);
+    let restored: PdServer["restored"];
+    let lead: Leadership;
+    if (store !== undefined) {
+      const snapshot = await store.load();
+      const cluster = createCluster({ ...clusterOptions, persistence: observePersistence(store, metrics, log), snapshot });
+      restored = { regions: cluster.regions.size, idNext: cluster.ids.next, tsNext: cluster.tso.last + 1n };
+      log.info(
+        { storage: store.description, regions: restored.regions, idNext: restored.idNext.toString(), tsNext: restored.tsNext.toString() },
+        "restored",
+      );
+      lead = createSoloLeadership({ cluster, name, advertiseAddr: () => boundAddr });
+    } else {
+      const mode = options.elected!;
+      elected = createElectedLeadership({
+        election: mode.election,
+        self: {
+          get name() {
+            return name;
+          },
+          get advertiseAddr() {
+            return boundAddr;
+          },
+        },
+        openStore: mode.openStore,
+        observe: (s) => observePersistence(s, metrics, log),
+        cluster: clusterOptions,
+        log,
+        ...(mode.leaseTtlSec !== undefined && { leaseTtlSec: mode.leaseTtlSec }),
+        peers: () => directory?.members() ?? [],
+        ...(mode.onRoleChange !== undefined && { onRoleChange: mode.onRoleChange }),
+      });
+      lead = elected;
+    }
     leadership = lead;
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
     const authorize = certificateAuthorizer(options.tls?.allowedCNs);
@@ -218,7 +286,13 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       s.bindAsync(addr, serverCredentials(options.tls), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
     );
     const address = `${host}:${port}`;
-    boundAddr = address;
+    if (options.advertiseAddr === undefined) boundAddr = address;
+    if (options.name === undefined && options.elected !== undefined) name = boundAddr;
+    // Register and campaign only once clients can reach the address the leader key will name.
+    if (options.elected?.register !== undefined) {
+      directory = await options.elected.register({ name, advertiseAddr: boundAddr });
+    }
+    elected?.start();
     if (options.tls === undefined && !isLoopbackHost(host)) {
       log.warn({ addr: address }, "listening on a non-loopback address without TLS: anyone who can reach it can call PD (use --cert/--key/--cacert)");
     }
@@ -244,14 +318,16 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const healthTimer = setInterval(() => health.set(!stopping && leaderCluster(lead) !== undefined), 1000);
     healthTimer.unref();
     const statusServer = status;
-    const restored = { regions: cluster.regions.size, idNext: cluster.ids.next, tsNext: cluster.tso.last + 1n };
     const graceMs = options.shutdownGraceMs ?? 5000;
     let closing: Promise<void> | undefined;
     return {
       address,
       port,
-      cluster,
+      get cluster() {
+        return lead.serving();
+      },
       restored,
+      leadership: lead,
       statusAddress: statusServer?.address,
       metrics,
       close() {
@@ -270,8 +346,13 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
             });
           });
           await statusServer?.close();
-          await cluster.flush();
-          await store.close();
+          if (elected !== undefined) {
+            await directory?.close();
+            await elected.close();
+          } else {
+            await leaderCluster(lead)?.flush();
+            await store!.close();
+          }
           metrics?.close();
         })();
         return closing;
@@ -280,7 +361,9 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
   } catch (err) {
     server?.forceShutdown();
     await status?.close().catch(() => undefined);
-    await store.close().catch(() => undefined);
+    await store?.close().catch(() => undefined);
+    await directory?.close().catch(() => undefined);
+    await elected?.close().catch(() => undefined);
     throw err;
   }
 }

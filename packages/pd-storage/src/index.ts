@@ -14,6 +14,8 @@ export type { EtcdStoreOptions, EtcdStoreStats } from "./etcd/etcd-store.js";
 export { LeaderElection, createLeaderElection } from "./etcd/leader-election.js";
 export type { CampaignOptions, LeaderElectionOptions, LeaderTerm } from "./etcd/leader-election.js";
 export { formatLeaderValue, parseLeaderValue } from "./etcd/leader-guard.js";
+export { MemberRegistry, createMemberRegistry } from "./etcd/member-registry.js";
+export type { MemberRegistryOptions } from "./etcd/member-registry.js";
 export type { LeaderFence, LeaderGuard, PdMember } from "./etcd/leader-guard.js";
 export { ETCD_KEY_ROOT, clusterKeys } from "./etcd/key-layout.js";
 export type { ClusterKeys } from "./etcd/key-layout.js";

@@ -256,9 +256,14 @@ describe("distributed mode: 3 PDs on etcd", () => {
     const client = createPdClient({ endpoints: [follower.addr], timeoutMs: 5000 });
     try {
       expect(await client.getTimestamp()).toBeGreaterThan(0n);
-      const members = await client.getMembers();
+      // The member list is refreshed from etcd every second: wait for all three.
+      const members = await waitFor("every member to be listed", async () => {
+        const m = await client.getMembers();
+        return m.members.length === 3 ? m : undefined;
+      }, 10_000);
       expect(members.leader?.name).toBe(leader.name);
       expect(members.members.map((m) => m.name).sort()).toEqual(["pd1", "pd2", "pd3"]);
+      expect(members.members.find((m) => m.name === leader.name)?.advertiseAddr).toBe(leader.addr);
     } finally {
       client.close();
     }

@@ -1,7 +1,14 @@
 import { readFile } from "node:fs/promises";
 import { loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
 import { createPdServer, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
-import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
+import {
+  createLeaderElection,
+  createMemberRegistry,
+  createMemoryStore,
+  openEtcdStore,
+  openLocalFileStore,
+  type Store,
+} from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import { DEFAULT_PD_ADDR } from "../defaults.js";
 
@@ -27,6 +34,12 @@ export interface PdCommandOptions {
   readonly storeDownAfterMs?: number;
   readonly transferTimeoutMs?: number;
   readonly maxTransfersPerStore?: number;
+  /** etcd client URLs, comma-separated: distributed mode. */
+  readonly etcd?: string;
+  readonly clusterId?: string;
+  readonly name?: string;
+  readonly advertiseAddr?: string;
+  readonly leaseTtl?: number;
 }
 
 async function readPem(flag: string, file: string): Promise<Buffer> {
@@ -89,6 +102,7 @@ export async function resolvePdSettings(opts: PdCommandOptions): Promise<Resolve
 export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: string) => void): Promise<PdServer> {
   const settings = await resolvePdSettings(opts);
   const tls = await serverTlsFromFlags(opts);
+  if (opts.etcd !== undefined) return startElectedPd(opts, settings, tls, log, out);
   let store: Store;
   if (settings.workdir !== undefined && settings.workdir.trim() !== "") {
     const local = await openLocalFileStore({ dir: settings.workdir });
@@ -101,27 +115,10 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
     store = createMemoryStore();
   }
   const server = await createPdServer({
-    addr: settings.addr,
+    ...serverOptions(opts, settings, tls, log),
     store,
-    logger: log,
-    ...(opts.idStart !== undefined && { idStart: opts.idStart }),
-    ...(opts.tsStart !== undefined && { tsStart: opts.tsStart }),
-    ...(opts.statusAddr !== undefined && { statusAddr: opts.statusAddr }),
-    ...(tls !== undefined && { tls }),
-    limits: {
-      ...(opts.maxMessageBytes !== undefined && { maxMessageBytes: opts.maxMessageBytes }),
-      ...(opts.maxKeyBytes !== undefined && { maxKeyBytes: opts.maxKeyBytes }),
-    },
-    liveness: {
-      ...(opts.storeDisconnectedAfterMs !== undefined && { disconnectedAfterMs: opts.storeDisconnectedAfterMs }),
-      ...(opts.storeDownAfterMs !== undefined && { downAfterMs: opts.storeDownAfterMs }),
-    },
-    operators: {
-      ...(opts.transferTimeoutMs !== undefined && { transferTimeoutMs: opts.transferTimeoutMs }),
-      ...(opts.maxTransfersPerStore !== undefined && { maxInFlightPerStore: opts.maxTransfersPerStore }),
-    },
   });
-  const r = server.restored;
+  const r = server.restored!;
   out(`PD-lite storage: ${store.description}`);
   out(`PD-lite restored ${r.regions} region(s); allocator starts: id=${r.idNext} ts=${r.tsNext}`);
   out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
@@ -140,5 +137,94 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
     },
     "pd started",
   );
+  return server;
+}
+
+/** The server options both modes share, from flags. */
+function serverOptions(opts: PdCommandOptions, settings: ResolvedPdSettings, tls: PdTlsOptions | undefined, log: Logger) {
+  return {
+    addr: settings.addr,
+    logger: log,
+    ...(opts.name !== undefined && { name: opts.name }),
+    ...(opts.advertiseAddr !== undefined && { advertiseAddr: opts.advertiseAddr }),
+    ...(opts.idStart !== undefined && { idStart: opts.idStart }),
+    ...(opts.tsStart !== undefined && { tsStart: opts.tsStart }),
+    ...(opts.statusAddr !== undefined && { statusAddr: opts.statusAddr }),
+    ...(tls !== undefined && { tls }),
+    limits: {
+      ...(opts.maxMessageBytes !== undefined && { maxMessageBytes: opts.maxMessageBytes }),
+      ...(opts.maxKeyBytes !== undefined && { maxKeyBytes: opts.maxKeyBytes }),
+    },
+    liveness: {
+      ...(opts.storeDisconnectedAfterMs !== undefined && { disconnectedAfterMs: opts.storeDisconnectedAfterMs }),
+      ...(opts.storeDownAfterMs !== undefined && { downAfterMs: opts.storeDownAfterMs }),
+    },
+    operators: {
+      ...(opts.transferTimeoutMs !== undefined && { transferTimeoutMs: opts.transferTimeoutMs }),
+      ...(opts.maxTransfersPerStore !== undefined && { maxInFlightPerStore: opts.maxTransfersPerStore }),
+    },
+  };
+}
+
+/** Parses `--etcd`: comma-separated `http://host:port` client URLs. */
+export function parseEtcdEndpoints(value: string): string[] {
+  const urls = value.split(",").map((v) => v.trim()).filter((v) => v !== "");
+  if (urls.length === 0) throw new Error("--etcd needs at least one URL, e.g. http://127.0.0.1:2379");
+  for (const u of urls) {
+    if (!/^https?:\/\/[^/\s]+:\d+\/?$/.test(u)) throw new Error(`--etcd: ${JSON.stringify(u)} is not an etcd client URL like http://127.0.0.1:2379`);
+  }
+  return urls;
+}
+
+/**
+ * Distributed mode: listen at once, register as a member, campaign through
+ * etcd, and serve only while leading (followers redirect to the leader).
+ */
+async function startElectedPd(
+  opts: PdCommandOptions,
+  settings: ResolvedPdSettings,
+  tls: PdTlsOptions | undefined,
+  log: Logger,
+  out: (line: string) => void,
+): Promise<PdServer> {
+  if (opts.workdir !== undefined) throw new Error("--workdir and --etcd are exclusive: in distributed mode etcd holds PD's state");
+  const endpoints = parseEtcdEndpoints(opts.etcd!);
+  const clusterId = opts.clusterId ?? "nokv";
+  const election = await createLeaderElection({
+    endpoints,
+    clusterId,
+    onError: (err) => log.warn({ err: err.message }, "leader election: background failure (retrying)"),
+  });
+  let name = opts.name;
+  const server = await createPdServer({
+    ...serverOptions(opts, settings, tls, log),
+    elected: {
+      election,
+      openStore: () => openEtcdStore({ endpoints, clusterId, leaderGuard: election }),
+      ...(opts.leaseTtl !== undefined && { leaseTtlSec: opts.leaseTtl }),
+      register: async (self) => {
+        name = self.name;
+        const registry = createMemberRegistry({
+          endpoints,
+          clusterId,
+          self,
+          onError: (err) => log.warn({ err: (err as Error).message }, "member registry: background failure (retrying)"),
+        });
+        await registry.start().catch((err: unknown) => log.warn({ err: (err as Error).message }, "member registry: cannot register yet (retrying)"));
+        return registry;
+      },
+      onRoleChange: (role) => out(role === "leader" ? `PD-lite ${name} is now the leader` : `PD-lite ${name} is no longer the leader`),
+    },
+  }).catch(async (err: unknown) => {
+    await election.close().catch(() => undefined);
+    throw err;
+  });
+  const advertiseAddr = opts.advertiseAddr ?? server.address;
+  out(`PD-lite storage: etcd ${endpoints.join(",")} (cluster ${clusterId})`);
+  out(`PD-lite member ${name} (advertise ${advertiseAddr}) campaigning for leadership, lease ${opts.leaseTtl ?? 2} s`);
+  out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
+  if (server.statusAddress !== undefined) {
+    out(`PD-lite status (metrics, /pd/api/v1) on ${tls === undefined ? "http" : "https"}://${server.statusAddress}`);
+  }
   return server;
 }

@@ -1,4 +1,4 @@
-import { type Cluster, type ClusterOptions, createCluster, PdError } from "@nokv/pd-core";
+import { type Cluster, type ClusterOptions, type ClusterPersistence, createCluster, PdError } from "@nokv/pd-core";
 import type { CampaignOptions, LeaderTerm, PdMember, Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import type { Leadership, MemberInfo } from "./leadership.js";
@@ -23,6 +23,8 @@ export interface ElectedLeadershipOptions {
   readonly leaseTtlSec?: number;
   /** Opens the store for a new term: writes must be fenced on that term (the election guards them). */
   readonly openStore: () => Promise<Store>;
+  /** Wraps a term's store as the cluster's persistence (metrics, logs). Default: the store itself. */
+  readonly observe?: (store: Store) => ClusterPersistence;
   /** Allocator starts and windows for the cluster model built at each election. */
   readonly cluster?: Omit<ClusterOptions, "persistence" | "snapshot">;
   /** Other known members (from a registry), for `GetMembers`; the leader and self are always listed. */
@@ -123,7 +125,7 @@ export class ElectedLeadership implements Leadership {
     try {
       store = await this.#o.openStore();
       const snapshot = await store.load();
-      const cluster = createCluster({ ...this.#o.cluster, persistence: store, snapshot });
+      const cluster = createCluster({ ...this.#o.cluster, persistence: this.#o.observe?.(store) ?? store, snapshot });
       if (this.#closed || this.#o.election.term?.createRevision !== term.createRevision) {
         await store.close();
         return;
