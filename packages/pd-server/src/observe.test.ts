@@ -9,8 +9,6 @@ import {
   credentials,
   loadPackageDefinition,
   makeClientConstructor,
-  Metadata,
-  type ServiceError,
   status,
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
@@ -20,6 +18,7 @@ import { service as healthService } from "grpc-health-check";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPdServer, type PdServer, type PdServerOptions } from "./index.js";
+import { call, failure } from "./testing/grpc-call.js";
 
 const silent = pino({ level: "silent" });
 const servers: PdServer[] = [];
@@ -67,26 +66,6 @@ function httpGet(url: string, method = "GET"): Promise<Http> {
   });
 }
 
-function call<Req, Res>(pd: Client, method: string, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (pd as unknown as Record<string, (r: Req, m: Metadata, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!.call(
-      pd,
-      req,
-      new Metadata(),
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-  });
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status: status; code: string | undefined; details: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { status: e.code, code: e.metadata?.get("pd-error-code")[0] as string | undefined, details: e.details };
-  }
-  throw new Error("expected the call to fail");
-}
 
 const b = (s: string) => Buffer.from(s);
 function meta(id: bigint, start: string | Buffer, end: string | Buffer, version = 1n, stores = [1n]): RegionMeta {

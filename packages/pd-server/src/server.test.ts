@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { credentials, type ServiceError, status } from "@grpc/grpc-js";
 import { MAX_UINT64, type AllocatorState, type RegionEdit } from "@nokv/pd-core";
 import { PDClient, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPdServer, type PdServer, type PdServerOptions } from "./index.js";
+import { call, failure } from "./testing/grpc-call.js";
 
 const silent = pino({ level: "silent" });
 const servers: PdServer[] = [];
@@ -28,27 +29,6 @@ async function start(opts: PdServerOptions = {}): Promise<{ server: PdServer; pd
   return { server, pd };
 }
 
-/** Calls a unary method of the generated client as a promise. */
-function call<Req, Res>(pd: PDClient, method: string, req: Req): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    (pd as unknown as Record<string, (r: Req, m: Metadata, cb: (e: ServiceError | null, r: Res) => void) => void>)[method]!.call(
-      pd,
-      req,
-      new Metadata(),
-      (err, res) => (err ? reject(err) : resolve(res)),
-    );
-  });
-}
-
-async function failure(p: Promise<unknown>): Promise<{ status: status; code: string | undefined; details: string }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as ServiceError;
-    return { status: e.code, code: e.metadata?.get("pd-error-code")[0] as string | undefined, details: e.details };
-  }
-  throw new Error("expected the call to fail");
-}
 
 const b = (s: string) => Buffer.from(s);
 function meta(id: bigint, start: string, end: string, version = 1n, conf = 1n): RegionMeta {
