@@ -93,7 +93,7 @@ describe("TsoStream transport", () => {
     expect(stats.tsoRpcs).toBe(stats.tsoStreamRequests);
     // Batched: far fewer requests than calls.
     expect(stats.tsoStreamRequests).toBeLessThan(300 * 12 / 10);
-    expect(pd.calls.tsoStream).toBe(1);
+    expect(pd.tsoStreamsOpened).toBe(1);
     expect(stats.retries).toBe(0);
   });
 
@@ -116,7 +116,7 @@ describe("TsoStream transport", () => {
     const c = client(pd, { tsoStream: false });
     await Promise.all(Array.from({ length: 10 }, () => c.getTimestamp()));
     expect(c.stats()).toMatchObject({ tsoStreams: 0, tsoStreamRequests: 0, tsoUnaryRpcs: 1, tsoRpcs: 1 });
-    expect(pd.calls.tsoStream).toBe(0);
+    expect(pd.tsoStreamsOpened).toBe(0);
   });
 
   it("retries the callers of a stream broken mid-way on a new stream", async () => {
@@ -133,7 +133,7 @@ describe("TsoStream transport", () => {
     const stats = c.stats();
     expect(stats.tsoStreams).toBe(2);
     expect(stats.retries).toBe(1);
-    expect(pd.calls.tsoStream).toBe(2);
+    expect(pd.tsoStreamsOpened).toBe(2);
   });
 
   it("keeps values unique and per-caller increasing while streams keep breaking", async () => {
@@ -202,7 +202,7 @@ describe("TsoStream transport", () => {
     pd.script("tso", { kind: "fail", status: status.UNAVAILABLE, pdCode: "NOT_LEADER", leaderAddr: leader.addr });
     expect(await c.getTimestamp()).toBe(7000n);
     expect(c.stats()).toMatchObject({ leaderRedirects: 1, tsoStreams: 2 });
-    expect(leader.calls.tsoStream).toBe(1);
+    expect(leader.tsoStreamsOpened).toBe(1);
     expect(await c.getTimestamp()).toBe(7001n);
     expect(pd.calls.tso).toBe(1);
   });

@@ -33,6 +33,8 @@ import {
 } from "@nokv/pd-proto";
 
 export type FakeMethod = keyof PDServer & keyof typeof PDService;
+/** The methods the fake counts in `calls` (streamed Tso requests count as `tso`). */
+export type CountedMethod = "storeHeartbeat" | "regionHeartbeat" | "removeRegion" | "getRegionByKey" | "allocId" | "tso";
 
 /** What the fake does with the next call(s) of one method instead of answering. */
 export type Behaviour =
@@ -61,9 +63,11 @@ export interface FakePd {
   /**
    * Calls received per method (every attempt counts). `tso` counts timestamp
    * requests over both transports: unary `Tso` calls plus `TsoRequest`s on
-   * streams; `tsoStream` counts the streams opened.
+   * streams.
    */
-  readonly calls: Record<FakeMethod, number>;
+  readonly calls: Record<CountedMethod, number>;
+  /** `TsoStream` calls opened. */
+  readonly tsoStreamsOpened: number;
   /** `TsoRequest`s received on streams (a part of `calls.tso`). */
   readonly tsoStreamRequests: number;
   /** Streams currently open. */
@@ -127,16 +131,8 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
   const fake = {
     addr: "",
     port: 0,
-    calls: {
-      storeHeartbeat: 0,
-      regionHeartbeat: 0,
-      removeRegion: 0,
-      getRegionByKey: 0,
-      allocId: 0,
-      tso: 0,
-      tsoStream: 0,
-      getMembers: 0,
-    } as Record<FakeMethod, number>,
+    calls: { storeHeartbeat: 0, regionHeartbeat: 0, removeRegion: 0, getRegionByKey: 0, allocId: 0, tso: 0 } as Record<CountedMethod, number>,
+    tsoStreamsOpened: 0,
     tsoStreamRequests: 0,
     get openTsoStreams(): number {
       return streams.size;
@@ -173,7 +169,7 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
   const holds = new Map<FakeMethod, Promise<void>>();
 
   /** Applies scripted behaviour; returns true when the call was answered here. */
-  async function intercept<Res>(method: FakeMethod, callback: sendUnaryData<Res>): Promise<boolean> {
+  async function intercept<Res>(method: CountedMethod, callback: sendUnaryData<Res>): Promise<boolean> {
     fake.calls[method] += 1;
     const held = holds.get(method);
     if (held !== undefined) await held;
@@ -190,7 +186,7 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     return true;
   }
 
-  function unary<Req, Res>(method: FakeMethod, answer: (req: Req) => Res) {
+  function unary<Req, Res>(method: CountedMethod, answer: (req: Req) => Res) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       void intercept(method, callback).then((done) => {
         if (done) return;
@@ -213,7 +209,7 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
 
   /** Like PD's: answers in request order; a failure ends the stream with its status. */
   function tsoStream(call: ServerDuplexStream<TsoRequest, TsoResponse>): void {
-    fake.calls.tsoStream += 1;
+    fake.tsoStreamsOpened += 1;
     let tail = Promise.resolve();
     let dead = false;
     const kill = (code: status, md = new Metadata(), details = `stream ended with ${status[code]}`): void => {
