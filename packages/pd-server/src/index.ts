@@ -4,7 +4,7 @@
  */
 export { createPdServer, routeGrpcLogs } from "./server.js";
 export type { ElectedModeOptions, MemberDirectory, PdServer, PdServerOptions } from "./server.js";
-export { createPdHandlers } from "./service/pd-service.js";
+export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
 export { createSoloLeadership } from "./leadership/leadership.js";
 export type { Leadership, MemberInfo } from "./leadership/leadership.js";

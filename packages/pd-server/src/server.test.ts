@@ -200,6 +200,20 @@ describe("pd-server over gRPC", () => {
     expect(err.metadata.get("pd-error-code")).toEqual(["INVALID_ARGUMENT"]);
   });
 
+  it("ends open timestamp streams on close instead of waiting out the grace period", async () => {
+    const { server, pd } = await start({ shutdownGraceMs: 60_000 });
+    const stream = pd.tsoStream();
+    const first = new Promise<TsoResponse>((resolve) => stream.once("data", resolve));
+    const ended = new Promise<ServiceError>((resolve) => stream.on("error", resolve));
+    stream.write({ count: 1n });
+    await first;
+    const t0 = performance.now();
+    await server.close();
+    expect(performance.now() - t0).toBeLessThan(30_000);
+    const err = await ended;
+    expect(err.code).toBe(status.UNAVAILABLE);
+  });
+
   it("reports itself as the only member and the leader", async () => {
     const { server, pd } = await start({ name: "pd-a" });
     const res = await call<object, { members: { name: string; advertiseAddr: string; isLeader: boolean }[]; leader?: { name: string } }>(pd, "getMembers", {});

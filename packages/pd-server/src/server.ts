@@ -8,7 +8,7 @@ import { createSoloLeadership, type Leadership } from "./leadership/leadership.j
 import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
 import { type RequestLimits, resolveRequestLimits } from "./service/limits.js";
-import { createPdHandlers } from "./service/pd-service.js";
+import { createPdHandlers, OpenStreams } from "./service/pd-service.js";
 import { addHealthService, addReflectionService } from "./service/standard-services.js";
 import { startStatusServer, type StatusServer } from "./status/status-server.js";
 import { certificateAuthorizer, checkTlsOptions, isLoopbackHost, type PdTlsOptions, serverCredentials } from "./tls/tls.js";
@@ -268,11 +268,12 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       lead = elected;
     }
     leadership = lead;
+    const streams = new OpenStreams();
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
     const authorize = certificateAuthorizer(options.tls?.allowedCNs);
     server.addService(
       PDService,
-      instrumentHandlers(createPdHandlers({ leadership: lead, log, limits }), {
+      instrumentHandlers(createPdHandlers({ leadership: lead, log, limits, streams }), {
         limits,
         log,
         ...(metrics !== undefined && { metrics }),
@@ -335,6 +336,8 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
           stopping = true;
           clearInterval(healthTimer);
           health.set(false);
+          // Long-lived timestamp streams would hold the shutdown for the whole grace period.
+          streams.endAll();
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
               s.forceShutdown();

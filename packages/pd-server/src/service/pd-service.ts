@@ -27,6 +27,34 @@ export interface PdHandlerDeps {
   readonly log: Logger;
   /** Request limits (`ListRegions` page sizes). Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly limits?: RequestLimits;
+  /** Tracks open `TsoStream`s so that a stopping server can end them. */
+  readonly streams?: OpenStreams;
+}
+
+/**
+ * The open `TsoStream` calls. A long-lived stream would hold a graceful
+ * shutdown until its grace period runs out; `endAll` ends each with
+ * `UNAVAILABLE`, which clients treat as "retry elsewhere".
+ */
+export class OpenStreams {
+  readonly #ends = new Set<(err: unknown) => void>();
+
+  /** Registers a stream's way to end; returns the unregister function. */
+  track(end: (err: unknown) => void): () => void {
+    this.#ends.add(end);
+    return () => this.#ends.delete(end);
+  }
+
+  /** Number of open streams. */
+  get size(): number {
+    return this.#ends.size;
+  }
+
+  /** Ends every open stream with `UNAVAILABLE` (`pd is stopping`). */
+  endAll(): void {
+    const err = new PdError("UNAVAILABLE", "pd is stopping");
+    for (const end of [...this.#ends]) end(err);
+  }
 }
 
 type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
@@ -39,7 +67,7 @@ const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: 
  * domain; every failure leaves state unchanged and maps to a status through
  * {@link toServiceError}. Writes reply only after they are durable.
  */
-export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS }: PdHandlerDeps): PDServer {
+export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS, streams }: PdHandlerDeps): PDServer {
   /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
   function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
@@ -111,10 +139,15 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
       const fail = (err: unknown) => {
         if (failed) return;
         failed = true;
+        untrack();
         call.emit("error", toServiceError(err, "TsoStream", log));
       };
+      const untrack = streams?.track(fail) ?? (() => false);
       const finishIfDone = () => {
-        if (ended && waiting === 0 && !failed) call.end();
+        if (ended && waiting === 0 && !failed) {
+          untrack();
+          call.end();
+        }
       };
       const answer = (req: TsoRequest): Promise<void> | undefined => {
         if (failed) return undefined;
@@ -151,6 +184,11 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
       });
       call.on("error", () => {
         failed = true;
+        untrack();
+      });
+      call.on("cancelled", () => {
+        failed = true;
+        untrack();
       });
     },
 
