@@ -42,8 +42,11 @@ describe("parseJson", () => {
     expect([...tree.keys()]).toEqual(["__proto__"]);
   });
 
-  it("keeps the last of duplicate keys, like JSON.parse", () => {
-    expect(toPlain(parseJson('{"a": 1, "a": 2}'))).toEqual({ a: 2 });
+  it("rejects a key repeated with a different value, accepts an identical repeat", () => {
+    const err = syntaxError('{"a": 1, "a": 2}');
+    expect([err.line, err.column]).toEqual([1, 10]);
+    expect(err.message).toContain('duplicate key "a" with a different value');
+    expect(toPlain(parseJson('{"a": [1], "a": [1]}'))).toEqual({ a: [1] });
   });
 
   it("ignores a leading byte-order mark", () => {
@@ -63,6 +66,11 @@ describe("parseJson", () => {
     [String.raw`"\u12g4"`, 1, 4, "invalid \\u escape"],
     ["tru", 1, 1, "unexpected character"],
     ["{} {}", 1, 4, "after the top-level value"],
+    ["[1.]", 1, 2, "invalid number '1.'"],
+    ["[", 1, 2, "unexpected end of input"],
+    ['{"a": 1', 1, 8, "expected ',' or '}', got end of input"],
+    ['{"a": [1}', 1, 9, "expected ',' or ']'"],
+    [`[1 ${"[".repeat(300)}`, 1, 4, "expected ',' or ']'"],
   ])("rejects %j at line %i column %i", (text, line, column, problem) => {
     const err = syntaxError(text);
     expect(err.line).toBe(line);

@@ -52,8 +52,7 @@ const MAX_DEPTH = 256;
  * source digits.
  *
  * A leading byte-order mark is ignored. Objects become `Map`s, so keys such
- * as `__proto__` are plain data. At most 256 arrays and
- * objects may nest.
+ * as `__proto__` are plain data. At most 256 arrays and objects may nest.
  *
  * A key repeated in one object is accepted only when both values are
  * deep-equal; otherwise the document is rejected at the second occurrence.
