@@ -57,7 +57,7 @@ function expectOneLineFailure(what: string, res: CommandResult, reason: RegExp):
   expect(res.stderr[0], output).toMatch(reason);
   expect(output, output).not.toMatch(/^\s+at /m);
   expect(res.stdout.some((l) => l.startsWith("PD-lite service listening")), output).toBe(false);
-  expect(res.durationMs, output).toBeLessThan(8000);
+  expect(res.durationMs, output).toBeLessThan(15_000); // "within a few seconds", with slack for a loaded machine
 }
 
 function escapeRegExp(text: string): string {
