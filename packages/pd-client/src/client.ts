@@ -482,7 +482,8 @@ class GrpcPdClient implements PdClient {
         }
         const delay = redirected ? 0 : backoffMs(this.policy, attempts);
         if (Date.now() + delay >= d.deadlineMs) {
-          throw timedOut ? this.deadlineError(name, d, attempts, tried, err) : this.gaveUp(err, attempts, tried);
+          // No time left for another attempt: the deadline ended the call, whatever the last failure was.
+          throw this.deadlineError(name, d, attempts, tried, err);
         }
         if (delay > 0) await sleep(delay, [d.signal, this.closeController.signal]);
       }

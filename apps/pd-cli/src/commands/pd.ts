@@ -119,6 +119,9 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
     store,
   });
   const r = server.restored!;
+  if (settings.workdir === undefined || settings.workdir.trim() === "") {
+    log.warn("no --workdir: the region catalog and allocator ceilings live in memory only; after a restart ids and timestamps start again from --id-start/--ts-start");
+  }
   out(`PD-lite storage: ${store.description}`);
   out(`PD-lite restored ${r.regions} region(s); allocator starts: id=${r.idNext} ts=${r.tsNext}`);
   out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);

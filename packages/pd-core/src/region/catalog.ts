@@ -165,10 +165,14 @@ export class RegionCatalog {
     } catch (err) {
       return Promise.reject(err);
     }
-    const stored = this.#index.get(region.id);
-    if (stored !== undefined && regionsEqual(stored, region)) {
-      this.#heartbeatAtMs.set(region.id, this.#nowMs());
-      return Promise.resolve(UNCHANGED);
+    // The fast path may answer only when no write is queued or in flight:
+    // a queued removal or split must not be overtaken by an "unchanged" reply.
+    if (!this.#draining && this.#queue.length === 0) {
+      const stored = this.#index.get(region.id);
+      if (stored !== undefined && regionsEqual(stored, region)) {
+        this.#heartbeatAtMs.set(region.id, this.#nowMs());
+        return Promise.resolve(UNCHANGED);
+      }
     }
     const copy = cloneRegion(region);
     return new Promise((resolve, reject) => this.#enqueue({ kind: "heartbeat", region: copy, resolve, reject }));
@@ -247,7 +251,9 @@ export class RegionCatalog {
       try {
         await this.#log.appendRegionEdits(edits);
       } catch (cause) {
-        const err = cause instanceof PdError && cause.code === "STORAGE"
+        // A PdError from the log keeps its code: NOT_LEADER must reach the
+        // client as a redirect, not as a storage failure.
+        const err = cause instanceof PdError
           ? cause
           : new PdError("STORAGE", `region catalog: write failed: ${(cause as Error)?.message ?? cause}`, { cause });
         // Decisions made on top of this batch's own (now discarded) edits are void too.
@@ -285,12 +291,6 @@ export class RegionCatalog {
         throw new PdError("STALE_EPOCH", `region ${r.id}: stale epoch ${formatEpoch(r.epoch)} < ${formatEpoch(e)}`);
       }
       if (regionsEqual(existing, r)) return UNCHANGED;
-      if (r.epoch.version === e.version && !sameRange(existing, r)) {
-        throw new PdError(
-          "STALE_EPOCH",
-          `region ${r.id}: range ${formatRange(r)} differs from ${formatRange(existing)} at the same version ${e.version}`,
-        );
-      }
     }
     const overlaps: Region[] = [];
     for (const o of this.#index.overlapping(r.startKey, r.endKey)) {
@@ -317,8 +317,4 @@ export class RegionCatalog {
     edits.push({ kind: "put", region: r });
     return { changed: true, removedRegionIds: removed };
   }
-}
-
-function sameRange(a: Region, b: Region): boolean {
-  return keysEqual(a.startKey, b.startKey) && keysEqual(a.endKey, b.endKey);
 }

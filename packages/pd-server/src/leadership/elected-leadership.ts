@@ -1,4 +1,4 @@
-import { type Cluster, type ClusterOptions, type ClusterPersistence, createCluster, PdError } from "@nokv/pd-core";
+import { type Cluster, type ClusterOptions, type ClusterPersistence, createCluster, isPdError, PdError } from "@nokv/pd-core";
 import type { CampaignOptions, LeaderTerm, PdMember, Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import type { Leadership, MemberInfo } from "./leadership.js";
@@ -125,7 +125,19 @@ export class ElectedLeadership implements Leadership {
     try {
       store = await this.#o.openStore();
       const snapshot = await store.load();
-      const cluster = createCluster({ ...this.#o.cluster, persistence: this.#o.observe?.(store) ?? store, snapshot });
+      const observed = this.#o.observe?.(store) ?? store;
+      const persistence: ClusterPersistence = {
+        saveAllocatorState: (state) => observed.saveAllocatorState(state),
+        appendRegionEdits: (edits) =>
+          observed.appendRegionEdits(edits).catch((err: unknown) => {
+            // An uncertain catalog write (it may have committed in etcd) leaves
+            // memory and etcd possibly apart: give the term up so that the next
+            // one, here or elsewhere, starts from what etcd holds.
+            if (isPdError(err, "STORAGE")) void this.#reloadTerm(term, `region write failed: ${(err as Error).message}`);
+            throw err;
+          }),
+      };
+      const cluster = createCluster({ ...this.#o.cluster, persistence, snapshot });
       if (this.#closed || this.#o.election.term?.createRevision !== term.createRevision) {
         await store.close();
         return;
@@ -153,6 +165,14 @@ export class ElectedLeadership implements Leadership {
     } finally {
       if (this.#opening === term) this.#opening = undefined;
     }
+  }
+
+  async #reloadTerm(term: LeaderTerm, reason: string): Promise<void> {
+    if (this.#closed || this.#serving?.term.createRevision !== term.createRevision) return;
+    this.#o.log.error({ term: term.createRevision, reason }, "giving up leadership to reload state from etcd");
+    this.#stepDown(reason);
+    await this.#o.election.resign().catch(() => undefined);
+    if (!this.#closed) this.start();
   }
 
   #stepDown(reason: string): void {

@@ -85,7 +85,8 @@ export function instrumentHandlers(handlers: PDServer, options: InstrumentOption
           if (heartbeat !== undefined) {
             const reason = pdCode(err);
             metrics?.heartbeat(heartbeat, reason);
-            log.info({ method, reason, detail: err.details }, "heartbeat rejected");
+            // Debug, not info: stale heartbeats are routine during splits, and the metric counts them.
+            log.debug({ method, reason, detail: err.details }, "heartbeat rejected");
           }
         } else {
           if (heartbeat !== undefined) metrics?.heartbeat(heartbeat, undefined);

@@ -102,20 +102,12 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
     regionHeartbeat: unary("RegionHeartbeat", (req, cluster) => {
       const meta = req.region;
       if (meta === undefined) throw new PdError("INVALID_ARGUMENT", "region heartbeat: region is required");
-      return cluster.regionHeartbeat(regionFromWire(meta)).then(
-        (outcome) => {
-          if (outcome.removedRegionIds.length > 0) {
-            log.info({ regionId: meta.id.toString(), replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
-          }
-          return ACCEPTED;
-        },
-        (err: unknown) => {
-          if (err instanceof PdError && (err.code === "STALE_EPOCH" || err.code === "RANGE_OVERLAP")) {
-            log.debug({ regionId: meta.id.toString(), reason: err.code, detail: err.message }, "region heartbeat rejected");
-          }
-          throw err;
-        },
-      );
+      return cluster.regionHeartbeat(regionFromWire(meta)).then((outcome) => {
+        if (outcome.removedRegionIds.length > 0) {
+          log.info({ regionId: meta.id.toString(), replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
+        }
+        return ACCEPTED;
+      });
     }),
 
     removeRegion: unary("RemoveRegion", (req, cluster) => cluster.removeRegion(req.regionId).then((removed) => ({ removed }))),

@@ -121,7 +121,9 @@ export async function startStatusServer(addr: { host: string; port: number }, de
         limit = Number(limitRaw);
         if (limit > limits.maxScanLimit) throw new HttpError(400, `limit ${limit} exceeds ${limits.maxScanLimit}`);
       }
-      const startKey = keyFromUrl(q.get("start_key") ?? "", q.get("format"));
+      // The raw (still percent-encoded) value: searchParams would decode it as
+      // UTF-8 first, mangling binary keys before keyFromUrl decodes the bytes.
+      const startKey = keyFromUrl(rawQueryParam(url.search, "start_key") ?? "", q.get("format"));
       if (startKey === undefined) throw new HttpError(400, "invalid start_key or format (format is raw or hex)");
       if (startKey.length > limits.maxKeyBytes) throw new HttpError(400, `start_key: ${startKey.length} bytes exceed the limit of ${limits.maxKeyBytes}`);
       const page = cluster().regions.scan(startKey, limit + 1);
@@ -215,4 +217,14 @@ export async function startStatusServer(addr: { host: string; port: number }, de
         server.closeAllConnections();
       }),
   };
+}
+
+/** The first value of `name` in a query string, still percent-encoded; null when absent. */
+export function rawQueryParam(search: string, name: string): string | null {
+  for (const part of search.replace(/^\?/, "").split("&")) {
+    const eq = part.indexOf("=");
+    const key = eq < 0 ? part : part.slice(0, eq);
+    if (key === name) return eq < 0 ? "" : part.slice(eq + 1);
+  }
+  return null;
 }

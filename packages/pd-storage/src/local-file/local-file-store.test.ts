@@ -281,6 +281,11 @@ describe("local-file store", () => {
     await writeFile(join(dir, "LOCK"), "999999999\n"); // a pid that does not exist
     const t = await openLocalFileStore({ dir });
     await t.close();
+    // A lock from another host is never taken over: its pid cannot be checked here.
+    await writeFile(join(dir, "LOCK"), "999999999 some-other-host\n");
+    const foreign = await codeOf(openLocalFileStore({ dir }));
+    expect(foreign.code).toBe("STORAGE");
+    expect(foreign.message).toContain("some-other-host");
   });
 
   it("rejects a workdir that is a file", async () => {

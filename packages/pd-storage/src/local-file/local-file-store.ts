@@ -168,7 +168,8 @@ export class LocalFileStore implements Store {
   /** Compacts now (normally automatic); resolves when the new snapshot is durable. */
   async compact(): Promise<void> {
     this.#checkWritable();
-    await this.#compacting;
+    // One compaction at a time: two snapshot writers would share regions.snap.tmp.
+    while (this.#compacting !== undefined || this.#switchWanted) await (this.#compacting ?? this.#writing);
     const done = new Promise<void>((resolve, reject) => this.#compactWaiters.push({ resolve, reject }));
     this.#switchWanted = true;
     this.#writing ??= this.#drain();

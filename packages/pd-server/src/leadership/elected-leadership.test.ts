@@ -1,0 +1,99 @@
+import { PdError, type Region } from "@nokv/pd-core";
+import { type CampaignOptions, createMemoryStore, type LeaderTerm, type PdMember, type Store } from "@nokv/pd-storage";
+import { pino } from "pino";
+import { describe, expect, it } from "vitest";
+import { createElectedLeadership, type Election } from "./elected-leadership.js";
+
+/** An election whose outcome the test decides (the real one is tested against etcd in pd-storage and e2e). */
+class ScriptedElection implements Election {
+  campaigns: CampaignOptions[] = [];
+  resigns = 0;
+  #term: LeaderTerm | undefined;
+  leader: PdMember | undefined;
+  get isLeader(): boolean {
+    return this.#term !== undefined;
+  }
+  get term(): LeaderTerm | undefined {
+    return this.#term;
+  }
+  leaderAddr(): string | undefined {
+    return this.leader?.advertiseAddr;
+  }
+  campaign(options: CampaignOptions): void {
+    this.campaigns.push(options);
+  }
+  win(revision: string): LeaderTerm {
+    const c = this.campaigns.at(-1)!;
+    this.#term = { key: "/nokv/pd/t/leader", createRevision: revision, member: { name: c.name, advertiseAddr: c.advertiseAddr }, leaseId: "1", leaseTtlSec: 2 };
+    this.leader = this.#term.member;
+    c.onElected?.(this.#term);
+    return this.#term;
+  }
+  async resign(): Promise<void> {
+    this.resigns++;
+    const c = this.campaigns.at(-1);
+    this.#term = undefined;
+    this.leader = undefined;
+    c?.onDeposed?.("resigned");
+  }
+  async close(): Promise<void> {}
+}
+
+const region = (id: bigint): Region => ({
+  id,
+  startKey: new TextEncoder().encode(`k${id}`),
+  endKey: new TextEncoder().encode(`k${id}~`),
+  epoch: { version: 1n, confVersion: 1n },
+  peers: [{ storeId: 1n, peerId: id }],
+});
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error(`never happened: ${what}`);
+}
+
+describe("ElectedLeadership", () => {
+  it("serves only after loading the term's state, and redirects while following", async () => {
+    const election = new ScriptedElection();
+    const inner = createMemoryStore();
+    await inner.saveAllocatorState({ idCurrent: 500n, tsCurrent: 900n });
+    const lead = createElectedLeadership({ election, self: { name: "pd1", advertiseAddr: "127.0.0.1:1" }, openStore: async () => inner, log: pino({ level: "silent" }) });
+    lead.start();
+    election.leader = { name: "pd2", advertiseAddr: "127.0.0.1:2" };
+    expect(() => lead.serving()).toThrow(expect.objectContaining({ code: "NOT_LEADER", leaderAddr: "127.0.0.1:2" }));
+    election.win("10");
+    await until("serving", () => lead.isServing);
+    const run = await lead.serving().allocId(1n);
+    expect(run.first).toBe(501n);
+    expect((await lead.serving().allocTimestamps(1n)).first).toBeGreaterThan(900n);
+  });
+
+  it("gives up its term and campaigns again after an uncertain catalog write", async () => {
+    const election = new ScriptedElection();
+    const inner = createMemoryStore();
+    let failWrites = false;
+    const store: Store = {
+      description: "flaky",
+      load: () => inner.load(),
+      appendRegionEdits: (e) => (failWrites ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.appendRegionEdits(e)),
+      saveAllocatorState: (s) => inner.saveAllocatorState(s),
+      close: async () => {},
+    };
+    const lead = createElectedLeadership({ election, self: { name: "pd1", advertiseAddr: "127.0.0.1:1" }, openStore: async () => store, log: pino({ level: "silent" }) });
+    lead.start();
+    election.win("10");
+    await until("serving", () => lead.isServing);
+    await lead.serving().regionHeartbeat(region(1n));
+    failWrites = true;
+    await expect(lead.serving().regionHeartbeat(region(2n))).rejects.toMatchObject({ code: "STORAGE" });
+    await until("a new campaign", () => election.campaigns.length === 2);
+    expect(election.resigns).toBe(1);
+    expect(lead.isServing).toBe(false);
+    expect(() => lead.serving()).toThrow(PdError);
+    // The next term reloads from the store.
+    failWrites = false;
+    election.win("11");
+    await until("serving again", () => lead.isServing);
+    expect(lead.serving().getRegionByKey(new TextEncoder().encode("k1"))?.id).toBe(1n);
+  });
+});
