@@ -90,11 +90,7 @@ export function callOptions(timeoutMs: number): { deadline: Date } {
 }
 
 /** Wraps anything thrown by the etcd client as PdError `STORAGE`; PdErrors pass through. */
-export function storageError(what: string, cause: unknown): PdError {
-  if (cause instanceof PdError) return cause;
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new PdError("STORAGE", `${what}: ${detail}`, { cause });
-}
+export { storageError } from "../storage-error.js";
 
 const buf = (s: string | Buffer): Buffer => (typeof s === "string" ? Buffer.from(s) : s);
 

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import {
   type AllocatorState,
@@ -677,9 +678,6 @@ export class EtcdStore implements Store {
 
 function noop(): void {}
 
-async function delay(ms: number): Promise<void> {
-  await new Promise<void>((resolve) => setTimeout(resolve, ms));
-}
 
 /** The last edit of each region, in the order of those last edits. */
 function collapseEdits(edits: readonly RegionEdit[]): RegionEdit[] {

@@ -1,6 +1,7 @@
 import { type FileHandle, mkdir, open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type AllocatorState, type ClusterSnapshot, PdError, type Region, type RegionEdit } from "@nokv/pd-core";
+import { storageError } from "../storage-error.js";
 import type { Store } from "../store.js";
 import { formatAllocatorState, readAllocatorStateFile, STATE_FILE } from "./allocator-state-file.js";
 import { fsyncDir, writeFileAtomic } from "./durable-fs.js";
@@ -48,11 +49,6 @@ interface PendingAppend {
   readonly frame: Buffer;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
-}
-
-function storageError(what: string, cause: unknown): PdError {
-  if (cause instanceof PdError) return cause;
-  return new PdError("STORAGE", `${what}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
 }
 
 /**
