@@ -34,8 +34,8 @@ describe("wire contract", () => {
   it("encodes RegionMeta with the contract's field numbers and wire types", () => {
     const bytes = RegionMeta.encode({
       id: 1n,
-      startKey: Uint8Array.of(0x61),
-      endKey: Uint8Array.of(0x6d),
+      startKey: Buffer.of(0x61),
+      endKey: Buffer.of(0x6d),
       epochVersion: 2n,
       epochConfVersion: 3n,
       peers: [{ storeId: 4n, peerId: 5n }],

@@ -245,7 +245,7 @@ describe("pd-server over gRPC", () => {
     const ts = await tso(first.pd, 10n);
     await first.server.close();
     const second = await start({ store: await openLocalFileStore({ dir }) });
-    expect(second.server.restored.regions).toBe(2);
+    expect(second.server.restored?.regions).toBe(2);
     expect((await route(second.pd, "x")).region?.id).toBe(2n);
     expect((await allocId(second.pd, 1n)).firstId).toBeGreaterThan(id.firstId + 9n);
     expect((await tso(second.pd, 1n)).timestamp).toBeGreaterThan(ts.timestamp + 9n);
