@@ -245,15 +245,7 @@ export class LeaderElection implements LeaderGuard {
    * campaigning. Resolves once the key is gone or etcd could not be reached.
    */
   async resign(): Promise<void> {
-    const c = this.#campaign;
-    this.#campaign = undefined;
-    if (c !== undefined) {
-      c.stopped = true;
-      c.wake();
-    }
-    const term = this.#term;
-    if (term !== undefined) await this.#endTerm(term, "resigned", true);
-    await c?.done;
+    await this.#stopCampaign("resigned", true);
   }
 
   /**
@@ -264,6 +256,14 @@ export class LeaderElection implements LeaderGuard {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#stopCampaign("closed", false);
+    this.#stopObserving();
+    await this.#observing;
+    if (this.#ownsClient) this.#client.close();
+  }
+
+  /** Stops campaigning and ends the current term (revoking its lease when asked), then waits for the campaign loop. */
+  async #stopCampaign(reason: string, revoke: boolean): Promise<void> {
     const c = this.#campaign;
     this.#campaign = undefined;
     if (c !== undefined) {
@@ -271,11 +271,8 @@ export class LeaderElection implements LeaderGuard {
       c.wake();
     }
     const term = this.#term;
-    if (term !== undefined) await this.#endTerm(term, "closed", false);
+    if (term !== undefined) await this.#endTerm(term, reason, revoke);
     await c?.done;
-    this.#stopObserving();
-    await this.#observing;
-    if (this.#ownsClient) this.#client.close();
   }
 
   // ---- LeaderGuard ----
