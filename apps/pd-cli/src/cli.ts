@@ -109,31 +109,52 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       const [{ routeGrpcLogs }, { startPd }] = await Promise.all([import("@nokv/pd-server"), import("./commands/pd.js")]);
       const log = await createLogger(opts.logLevel);
       routeGrpcLogs(log);
-      const server = await startPd(opts, log, io.stdout);
+      // Signals are caught from the very start: one that arrives while PD is
+      // still starting (e.g. right after "listening on") stops it as soon as
+      // it is up, instead of killing it with the default action. A second
+      // signal exits at once.
+      let requested: NodeJS.Signals | undefined;
+      let stop: ((signal: NodeJS.Signals) => void) | undefined;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (requested !== undefined) {
+          io.stderr(`pd-cli: ${signal} again, exiting now`);
+          process.exit(1);
+        }
+        requested = signal;
+        stop?.(signal);
+      };
+      const detach = () => {
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+      let server: Awaited<ReturnType<typeof startPd>>;
+      try {
+        server = await startPd(opts, log, io.stdout);
+      } catch (err) {
+        detach();
+        throw err;
+      }
       running = new Promise<number>((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-          if (stopping) {
-            io.stderr(`pd-cli: ${signal} again, exiting now`);
-            process.exit(1);
-          }
-          stopping = true;
+        stop = (signal: NodeJS.Signals) => {
           log.info({ signal }, "stopping");
           server.close().then(
             () => {
               log.info("pd stopped");
               log.flush();
               io.stdout("PD-lite stopped");
+              detach();
               resolve(0);
             },
             (err: unknown) => {
               io.stderr(`pd-cli: stop failed: ${oneLine(err)}`);
+              detach();
               resolve(1);
             },
           );
         };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
+        if (requested !== undefined) stop(requested);
       });
     });
 
