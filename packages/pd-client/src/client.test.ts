@@ -8,6 +8,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "./client.js";
 import { PdClientError } from "./errors.js";
+import { rejection } from "./testing/rejection.js";
 import { startFakePd, unusedPort, waitFor, wireRegion, type FakePd } from "./testing/fake-pd.js";
 
 const k = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "latin1"));
@@ -35,16 +36,6 @@ function client(options: Partial<PdClientOptions> = {}): PdClient {
 
 function hold(p: FakePd, method: Parameters<FakePd["hold"]>[0]): void {
   releases.push(p.hold(method));
-}
-
-async function rejection(p: Promise<unknown>): Promise<PdClientError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(PdClientError);
-    return err as PdClientError;
-  }
-  throw new Error("expected the call to reject");
 }
 
 describe("construction", () => {

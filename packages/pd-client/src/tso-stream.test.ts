@@ -6,7 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "./client.js";
-import { PdClientError } from "./errors.js";
+import { rejection } from "./testing/rejection.js";
 import { startFakePd, waitFor, type FakePd, type FakePdOptions } from "./testing/fake-pd.js";
 
 const servers: FakePd[] = [];
@@ -29,16 +29,6 @@ function client(pd: FakePd, options: Partial<PdClientOptions> = {}): PdClient {
   const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
   clients.push(c);
   return c;
-}
-
-async function rejection(p: Promise<unknown>): Promise<PdClientError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(PdClientError);
-    return err as PdClientError;
-  }
-  throw new Error("expected the call to reject");
 }
 
 /**

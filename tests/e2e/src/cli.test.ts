@@ -2,31 +2,15 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { createCleanup } from "./harness/cleanup.js";
-import { type PdProcess, REPO_ROOT, startPdProcess, tempWorkdir, waitFor } from "./harness/pd-process.js";
-import { type CommandResult, killRunningCommands, runCommand, runPdCli } from "./harness/run-command.js";
+import { describe, expect, it } from "vitest";
+import { type PdProcess, REPO_ROOT, waitFor } from "./harness/pd-process.js";
+import { type CommandResult, runCommand, runPdCli } from "./harness/run-command.js";
 import { key, region, show } from "./harness/regions.js";
+import { useTestScope } from "./harness/test-scope.js";
 
 const EXAMPLE_CONFIG = join(REPO_ROOT, "raft_config.example.json");
 
-const cleanup = createCleanup();
-afterEach(async () => {
-  killRunningCommands();
-  await cleanup.run();
-});
-
-async function workdir(): Promise<string> {
-  const { dir, cleanup: remove } = await tempWorkdir();
-  cleanup.add(remove);
-  return dir;
-}
-
-async function startPd(args: readonly string[]): Promise<PdProcess> {
-  const pd = await startPdProcess(args);
-  cleanup.add(() => pd.stop("SIGKILL"));
-  return pd;
-}
+const { cleanup, workdir, startPd } = useTestScope();
 
 function newClient(pd: PdProcess): PdClient {
   const client = createPdClient({ addr: pd.addr, timeoutMs: 3000, routeCache: false });

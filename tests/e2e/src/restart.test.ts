@@ -2,28 +2,17 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createPdAdapter, type PdAdapterCall } from "@nokv/pd-adapter";
 import { createPdClient, GrpcStatus, PdClientError, type PdClient, type Region } from "@nokv/pd-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { createCleanup } from "./harness/cleanup.js";
-import { type PdProcess, startPdProcess, tempWorkdir, waitFor } from "./harness/pd-process.js";
-import { killRunningCommands, runPdCli } from "./harness/run-command.js";
+import { describe, expect, it } from "vitest";
+import { type PdProcess, startPdProcess, waitFor } from "./harness/pd-process.js";
+import { runPdCli } from "./harness/run-command.js";
 import { key, show } from "./harness/regions.js";
+import { useTestScope } from "./harness/test-scope.js";
 
-const cleanup = createCleanup();
-afterEach(async () => {
-  killRunningCommands();
-  await cleanup.run();
-});
+const scope = useTestScope();
+const { cleanup, workdir } = scope;
 
-async function workdir(): Promise<string> {
-  const { dir, cleanup: remove } = await tempWorkdir();
-  cleanup.add(remove);
-  return dir;
-}
-
-async function startPd(dir: string, extra: readonly string[] = []): Promise<PdProcess> {
-  const pd = await startPdProcess(["--addr", "127.0.0.1:0", "--workdir", dir, "--log-level", "warn", ...extra]);
-  cleanup.add(() => pd.stop("SIGKILL"));
-  return pd;
+function startPd(dir: string, extra: readonly string[] = []): Promise<PdProcess> {
+  return scope.startPd(["--addr", "127.0.0.1:0", "--workdir", dir, "--log-level", "warn", ...extra]);
 }
 
 function newClient(pd: PdProcess): PdClient {

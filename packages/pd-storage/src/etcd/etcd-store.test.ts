@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { MAX_UINT64, type Region, type RegionEdit } from "@nokv/pd-core";
 import { Etcd3 } from "etcd3";
 import fc from "fast-check";
@@ -6,35 +5,26 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type ContractHarness, storeContract, testRegion } from "../store.contract.js";
 import { encodeEdits } from "../local-file/region-codec.js";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
+import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
 import { waitUntil } from "../testing/wait-until.js";
 import { type EtcdStore, openEtcdStore } from "./etcd-store.js";
 import { clusterKeys } from "./key-layout.js";
 import { createLeaderElection, type LeaderElection } from "./leader-election.js";
 import type { LeaderGuard } from "./leader-guard.js";
 
-let etcd: EtcdCluster;
-let raw: Etcd3;
-beforeAll(async () => {
-  etcd = await startEtcdCluster({ members: 1 });
-  raw = new Etcd3({ hosts: [...etcd.endpoints] });
-});
-afterAll(async () => {
-  raw?.close();
-  await etcd?.stop();
-});
-
-const freshClusterId = () => `t-${randomUUID().slice(0, 8)}`;
+const shared = useSharedEtcd();
+const freshId = () => freshClusterId("t");
 const sortById = (rs: readonly Region[]) => [...rs].sort((a, b) => (a.id < b.id ? -1 : 1));
 
 const harness: ContractHarness = {
   name: "etcd",
   durable: true,
   async fresh() {
-    const clusterId = freshClusterId();
+    const clusterId = freshId();
     return {
-      open: () => openEtcdStore({ endpoints: etcd.endpoints, clusterId }),
+      open: () => openEtcdStore({ endpoints: shared.etcd.endpoints, clusterId }),
       cleanup: async () => {
-        await raw.delete().prefix(clusterKeys(clusterId).prefix);
+        await shared.raw.delete().prefix(clusterKeys(clusterId).prefix);
       },
     };
   },
@@ -47,32 +37,32 @@ describe("etcd store", () => {
     for (const c of closers.splice(0).reverse()) await c();
   });
   async function open(clusterId: string, extra: Partial<Parameters<typeof openEtcdStore>[0]> = {}): Promise<EtcdStore> {
-    const s = await openEtcdStore({ endpoints: etcd.endpoints, clusterId, ...extra } as Parameters<typeof openEtcdStore>[0]);
+    const s = await openEtcdStore({ endpoints: shared.etcd.endpoints, clusterId, ...extra } as Parameters<typeof openEtcdStore>[0]);
     closers.push(() => s.close());
     return s;
   }
   async function election(clusterId: string): Promise<LeaderElection> {
-    const e = await createLeaderElection({ endpoints: etcd.endpoints, clusterId });
+    const e = await createLeaderElection({ endpoints: shared.etcd.endpoints, clusterId });
     closers.push(() => e.close());
     return e;
   }
 
   it("lays keys out under /nokv/pd/<cluster-id>/ with sortable region ids and exact decimal ceilings", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id);
     await s.appendRegionEdits([
       { kind: "put", region: testRegion(7n, "a", "b") },
       { kind: "put", region: testRegion(300n, "b", "c") },
     ]);
     await s.saveAllocatorState({ idCurrent: 2n ** 53n + 1n, tsCurrent: MAX_UINT64 });
-    const keys = await raw.getAll().prefix(`/nokv/pd/${id}/`).keys();
+    const keys = await shared.raw.getAll().prefix(`/nokv/pd/${id}/`).keys();
     expect(keys.sort()).toEqual([
       `/nokv/pd/${id}/alloc`,
       `/nokv/pd/${id}/catalog/commit`,
       `/nokv/pd/${id}/region/00000000000000000007`,
       `/nokv/pd/${id}/region/00000000000000000300`,
     ]);
-    expect(await raw.get(`/nokv/pd/${id}/alloc`).string()).toBe(
+    expect(await shared.raw.get(`/nokv/pd/${id}/alloc`).string()).toBe(
       '{"id_current":9007199254740993,"ts_current":18446744073709551615}\n',
     );
   });
@@ -89,7 +79,7 @@ describe("etcd store", () => {
         u64,
         u64,
         async (id, version, confVersion, peers, startKey, idCurrent, tsCurrent) => {
-          const s = await open(freshClusterId());
+          const s = await open(freshId());
           const region: Region = { id, startKey, endKey: new Uint8Array(), epoch: { version, confVersion }, peers };
           await s.appendRegionEdits([{ kind: "put", region }]);
           await s.saveAllocatorState({ idCurrent, tsCurrent });
@@ -103,21 +93,21 @@ describe("etcd store", () => {
   });
 
   it("never lowers a stored ceiling", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id);
     await s.saveAllocatorState({ idCurrent: 100n, tsCurrent: 2n ** 60n });
     await s.saveAllocatorState({ idCurrent: 50n, tsCurrent: 2n ** 61n });
     await s.saveAllocatorState({ idCurrent: 0n, tsCurrent: 0n });
     expect((await s.load()).allocator).toEqual({ idCurrent: 100n, tsCurrent: 2n ** 61n });
     // Also against a value another process stored meanwhile.
-    await raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":5000,"ts_current":7000}');
+    await shared.raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":5000,"ts_current":7000}');
     await s.saveAllocatorState({ idCurrent: 101n, tsCurrent: 1n });
     const again = await open(id);
     expect((await again.load()).allocator).toEqual({ idCurrent: 5000n, tsCurrent: 7000n });
   });
 
   it("writes a batch larger than one transaction atomically through catalog/pending", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id);
     const edits: RegionEdit[] = Array.from({ length: 300 }, (_, i) => ({
       kind: "put",
@@ -129,14 +119,14 @@ describe("etcd store", () => {
     expect((await other.load()).regions).toHaveLength(300);
     await s.appendRegionEdits([{ kind: "delete", regionId: 1n }]); // runs after the batch is settled
     expect(s.stats()).toMatchObject({ pendingAppends: 1, settledBatches: 1, directAppends: 1 });
-    expect(await raw.get(`/nokv/pd/${id}/catalog/pending`).exists()).toBe(false);
-    expect(await raw.getAll().prefix(`/nokv/pd/${id}/region/`).count()).toBe(299);
+    expect(await shared.raw.get(`/nokv/pd/${id}/catalog/pending`).exists()).toBe(false);
+    expect(await shared.raw.getAll().prefix(`/nokv/pd/${id}/region/`).count()).toBe(299);
     const reread = await open(id);
     expect(sortById((await reread.load()).regions)).toEqual(edits.slice(1).map((e) => (e as { region: Region }).region));
   });
 
   it("applies a pending batch left by a crashed writer on load, and settles it before the next write", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id);
     await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "m") }]);
     // A writer died after committing a batch, before spreading it over region keys.
@@ -145,14 +135,14 @@ describe("etcd store", () => {
       { kind: "put", region: testRegion(2n, "a", "g", 2n) },
       { kind: "put", region: testRegion(3n, "g", "m", 2n) },
     ];
-    await raw.put(`/nokv/pd/${id}/catalog/pending`).value(encodeEdits(batch));
+    await shared.raw.put(`/nokv/pd/${id}/catalog/pending`).value(encodeEdits(batch));
     const next = await open(id);
     const want = [testRegion(2n, "a", "g", 2n), testRegion(3n, "g", "m", 2n)];
     expect(sortById((await next.load()).regions)).toEqual(want);
     await next.appendRegionEdits([{ kind: "put", region: testRegion(4n, "m", "") }]);
     expect(next.stats().settledBatches).toBe(1);
-    expect(await raw.get(`/nokv/pd/${id}/catalog/pending`).exists()).toBe(false);
-    expect(await raw.getAll().prefix(`/nokv/pd/${id}/region/`).keys()).toEqual([
+    expect(await shared.raw.get(`/nokv/pd/${id}/catalog/pending`).exists()).toBe(false);
+    expect(await shared.raw.getAll().prefix(`/nokv/pd/${id}/region/`).keys()).toEqual([
       `/nokv/pd/${id}/region/00000000000000000002`,
       `/nokv/pd/${id}/region/00000000000000000003`,
       `/nokv/pd/${id}/region/00000000000000000004`,
@@ -160,7 +150,7 @@ describe("etcd store", () => {
   });
 
   it("collapses several edits of one region in a batch to the last", async () => {
-    const s = await open(freshClusterId());
+    const s = await open(freshId());
     await s.appendRegionEdits([
       { kind: "put", region: testRegion(1n, "a", "b") },
       { kind: "delete", regionId: 1n },
@@ -172,7 +162,7 @@ describe("etcd store", () => {
   });
 
   it("leaves nothing behind when etcd rejects an append (all-or-nothing)", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     // A budget above etcd's --max-request-bytes (1.5 MiB) lets the request reach etcd, which refuses it.
     const s = await open(id, { maxTxnBytes: 8 * 1024 * 1024 });
     await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
@@ -191,7 +181,7 @@ describe("etcd store", () => {
   });
 
   it("refuses a batch above the transaction budget before writing anything", async () => {
-    const s = await open(freshClusterId(), { maxTxnBytes: 64 * 1024 });
+    const s = await open(freshId(), { maxTxnBytes: 64 * 1024 });
     const edits: RegionEdit[] = Array.from({ length: 200 }, (_, i) => ({
       kind: "put",
       region: { ...testRegion(BigInt(i + 1), "", ""), startKey: new Uint8Array(1024).fill(i % 256), endKey: new Uint8Array() },
@@ -204,26 +194,26 @@ describe("etcd store", () => {
   });
 
   it("fails load loudly on a malformed value, naming the key", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id);
-    await raw.put(`/nokv/pd/${id}/region/00000000000000000009`).value(Buffer.from([1, 2, 3]));
+    await shared.raw.put(`/nokv/pd/${id}/region/00000000000000000009`).value(Buffer.from([1, 2, 3]));
     await expect(s.load()).rejects.toMatchObject({
       code: "STORAGE",
       message: expect.stringContaining(`etcd key /nokv/pd/${id}/region/00000000000000000009`),
     });
-    await raw.delete().key(`/nokv/pd/${id}/region/00000000000000000009`);
-    await raw.put(`/nokv/pd/${id}/region/00000000000000000008`).value(encodeEdits([{ kind: "put", region: testRegion(7n, "a", "b") }]));
+    await shared.raw.delete().key(`/nokv/pd/${id}/region/00000000000000000009`);
+    await shared.raw.put(`/nokv/pd/${id}/region/00000000000000000008`).value(encodeEdits([{ kind: "put", region: testRegion(7n, "a", "b") }]));
     await expect(s.load()).rejects.toThrow(/region\/00000000000000000008: malformed value: holds region 7/);
-    await raw.delete().key(`/nokv/pd/${id}/region/00000000000000000008`);
-    await raw.put(`/nokv/pd/${id}/region/12`).value(encodeEdits([{ kind: "put", region: testRegion(12n, "a", "b") }]));
+    await shared.raw.delete().key(`/nokv/pd/${id}/region/00000000000000000008`);
+    await shared.raw.put(`/nokv/pd/${id}/region/12`).value(encodeEdits([{ kind: "put", region: testRegion(12n, "a", "b") }]));
     await expect(s.load()).rejects.toThrow(/etcd key \/nokv\/pd\/.*\/region\/12: not a region key/);
-    await raw.delete().key(`/nokv/pd/${id}/region/12`);
-    await raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":-1}');
+    await shared.raw.delete().key(`/nokv/pd/${id}/region/12`);
+    await shared.raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":-1}');
     await expect(s.load()).rejects.toThrow(new RegExp(`etcd key /nokv/pd/${id}/alloc: id_current must be a non-negative integer`));
   });
 
   it("loads a catalog larger than one page at one revision", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const s = await open(id, { loadPageSize: 7 });
     const want = Array.from({ length: 50 }, (_, i) => testRegion(BigInt(i + 1), `r${String(i).padStart(3, "0")}`, `r${String(i).padStart(3, "0")}~`));
     await s.appendRegionEdits(want.map((region) => ({ kind: "put", region })));
@@ -231,7 +221,7 @@ describe("etcd store", () => {
   });
 
   it("refuses to write over a catalog another writer changed since its load", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const a = await open(id);
     const b = await open(id);
     await a.load();
@@ -247,13 +237,13 @@ describe("etcd store", () => {
   });
 
   it("rejects bad options and wraps an unreachable etcd as STORAGE", async () => {
-    await expect(openEtcdStore({ endpoints: etcd.endpoints, clusterId: "a/b" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(openEtcdStore({ endpoints: shared.etcd.endpoints, clusterId: "a/b" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(openEtcdStore({ endpoints: [], clusterId: "a" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
     await expect(
       openEtcdStore({ endpoints: ["http://127.0.0.1:1"], clusterId: "a", requestTimeoutMs: 500 }),
     ).rejects.toMatchObject({ code: "STORAGE", message: expect.stringContaining("etcd does not answer") });
     const e = await election("other-cluster");
-    await expect(openEtcdStore({ endpoints: etcd.endpoints, clusterId: "a", leaderGuard: e })).rejects.toMatchObject({
+    await expect(openEtcdStore({ endpoints: shared.etcd.endpoints, clusterId: "a", leaderGuard: e })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
   });
@@ -268,7 +258,7 @@ describe("etcd store", () => {
       m.e.campaign({ name: m.name, advertiseAddr: m.addr });
 
     it("writes while leader; after resigning gets NOT_LEADER (with the new leader's address) and writes nothing", async () => {
-      const id = freshClusterId();
+      const id = freshId();
       const a = await leaderWithStore(id, "pd-a");
       const b = await leaderWithStore(id, "pd-b");
       campaign(a);
@@ -296,7 +286,7 @@ describe("etcd store", () => {
     });
 
     it("fences a deposed leader that has not learned it yet: its writes fail in etcd, nothing is written", async () => {
-      const id = freshClusterId();
+      const id = freshId();
       const lost: string[] = [];
       // pd-a's guard keeps presenting the fence of its first term, as a leader
       // that has not heard of its deposition would.
@@ -321,7 +311,7 @@ describe("etcd store", () => {
       campaign(b);
 
       // The lease is revoked behind pd-a's back (as if it had expired).
-      await raw.leaseClient.leaseRevoke({ ID: termA.leaseId });
+      await shared.raw.leaseClient.leaseRevoke({ ID: termA.leaseId });
       await waitUntil("pd-b elected", () => b.e.isLeader);
       await b.s.load();
       await b.s.appendRegionEdits([{ kind: "put", region: testRegion(9n, "x", "y") }]);
@@ -340,7 +330,7 @@ describe("etcd store", () => {
     });
 
     it("refuses writes of a term that has not loaded (UNAVAILABLE) and of a follower (NOT_LEADER)", async () => {
-      const id = freshClusterId();
+      const id = freshId();
       const a = await leaderWithStore(id, "pd-a");
       const b = await leaderWithStore(id, "pd-b");
       campaign(a);
@@ -365,7 +355,7 @@ describe("etcd store on a 3-member etcd", () => {
 
   it("keeps reading and writing when a member (the raft leader) is killed", async () => {
     const client = new Etcd3({ hosts: [...cluster.endpoints] });
-    const s = await openEtcdStore({ client, clusterId: freshClusterId(), requestTimeoutMs: 3000 });
+    const s = await openEtcdStore({ client, clusterId: freshId(), requestTimeoutMs: 3000 });
     try {
       await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
       await s.saveAllocatorState({ idCurrent: 10n, tsCurrent: 10n });

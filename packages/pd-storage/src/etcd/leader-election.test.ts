@@ -1,14 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { PdError } from "@nokv/pd-core";
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
+import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
 import { waitUntil } from "../testing/wait-until.js";
 import { testRegion } from "../store.contract.js";
 import { openEtcdStore } from "./etcd-store.js";
 import { createLeaderElection, type LeaderElection, type LeaderTerm } from "./leader-election.js";
 
-const freshClusterId = () => `e-${randomUUID().slice(0, 8)}`;
+const freshId = () => freshClusterId("e");
 
 interface Member {
   readonly name: string;
@@ -20,22 +20,13 @@ interface Member {
 }
 
 describe("leader election", () => {
-  let etcd: EtcdCluster;
-  let raw: Etcd3;
-  beforeAll(async () => {
-    etcd = await startEtcdCluster({ members: 1 });
-    raw = new Etcd3({ hosts: [...etcd.endpoints] });
-  });
-  afterAll(async () => {
-    raw?.close();
-    await etcd?.stop();
-  });
+  const shared = useSharedEtcd();
   const members: Member[] = [];
   afterEach(async () => {
     for (const m of members.splice(0)) await m.election.close();
   });
 
-  async function member(clusterId: string, name: string, endpoints = etcd.endpoints): Promise<Member> {
+  async function member(clusterId: string, name: string, endpoints = shared.etcd.endpoints): Promise<Member> {
     const errors: PdError[] = [];
     const election = await createLeaderElection({ endpoints, clusterId, onError: (e) => errors.push(e) });
     const m: Member = { name, addr: `${name}.test:2379`, election, elected: [], deposed: [] };
@@ -57,7 +48,7 @@ describe("leader election", () => {
   const leaders = (ms: readonly Member[]) => ms.filter((m) => m.election.isLeader);
 
   it("elects exactly one of three candidates; everyone sees its address", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const ms = [await member(id, "pd-1"), await member(id, "pd-2"), await member(id, "pd-3")];
     const observer = await member(id, "observer");
     expect(observer.election.leader).toBeUndefined();
@@ -71,7 +62,7 @@ describe("leader election", () => {
     expect(leaders(ms)).toEqual([leader]);
     expect(ms.reduce((n, m) => n + m.elected.length, 0)).toBe(1);
     expect(await observer.election.currentLeader()).toEqual({ name: leader!.name, advertiseAddr: leader!.addr });
-    expect(JSON.parse((await raw.get(`/nokv/pd/${id}/leader`).string())!)).toEqual({
+    expect(JSON.parse((await shared.raw.get(`/nokv/pd/${id}/leader`).string())!)).toEqual({
       name: leader!.name,
       advertiseAddr: leader!.addr,
     });
@@ -82,7 +73,7 @@ describe("leader election", () => {
   });
 
   it("elects another member within ~TTL when the leader dies without resigning", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const ms = [await member(id, "pd-1"), await member(id, "pd-2"), await member(id, "pd-3")];
     for (const m of ms) campaign(m);
     const [old] = await waitUntil("a leader", () => (leaders(ms).length > 0 ? leaders(ms) : undefined));
@@ -104,7 +95,7 @@ describe("leader election", () => {
   });
 
   it("hands over at once on resign", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const a = await member(id, "pd-a");
     const b = await member(id, "pd-b");
     campaign(a);
@@ -127,12 +118,12 @@ describe("leader election", () => {
   });
 
   it("deposes the leader when its lease is revoked or its key deleted behind its back, then campaigns again", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const a = await member(id, "pd-a");
     campaign(a);
     await waitUntil("pd-a elected", () => a.election.isLeader);
     const first = a.election.term!;
-    await raw.leaseClient.leaseRevoke({ ID: first.leaseId });
+    await shared.raw.leaseClient.leaseRevoke({ ID: first.leaseId });
     await waitUntil("pd-a deposed", () => a.deposed.length === 1);
     expect(a.deposed[0]).toMatch(/leader key was deleted|lease expired/);
     // Still campaigning, and alone: it wins a new term with a new fence.
@@ -140,18 +131,18 @@ describe("leader election", () => {
     const second = a.election.term!;
     expect(BigInt(second.createRevision)).toBeGreaterThan(BigInt(first.createRevision));
 
-    await raw.delete().key(`/nokv/pd/${id}/leader`);
+    await shared.raw.delete().key(`/nokv/pd/${id}/leader`);
     await waitUntil("pd-a deposed again", () => a.deposed.length === 2);
     expect(a.deposed[1]).toBe("the leader key was deleted");
     await waitUntil("pd-a re-elected again", () => a.elected.length === 3 && a.election.isLeader);
   });
 
   it("refuses a second campaign and bad options", async () => {
-    const a = await member(freshClusterId(), "pd-a");
+    const a = await member(freshId(), "pd-a");
     expect(() => a.election.campaign({ name: "x", advertiseAddr: "x:1", leaseTtlSec: 0 })).toThrow(/leaseTtlSec/);
     campaign(a);
     expect(() => campaign(a)).toThrow(/already campaigning/);
-    await expect(createLeaderElection({ endpoints: etcd.endpoints, clusterId: "bad/id" })).rejects.toMatchObject({
+    await expect(createLeaderElection({ endpoints: shared.etcd.endpoints, clusterId: "bad/id" })).rejects.toMatchObject({
       code: "INVALID_ARGUMENT",
     });
     await expect(
@@ -163,7 +154,7 @@ describe("leader election", () => {
 describe("leader election when etcd goes away", () => {
   it("stops being leader within the lease TTL and is re-elected when etcd is back", async () => {
     const etcd = await startEtcdCluster({ members: 1 });
-    const id = freshClusterId();
+    const id = freshId();
     const deposed: Array<{ reason: string; at: number }> = [];
     let electedCount = 0;
     const e = await createLeaderElection({ endpoints: etcd.endpoints, clusterId: id, requestTimeoutMs: 1000 });
@@ -216,7 +207,7 @@ describe("leader election on a 3-member etcd", () => {
   afterAll(() => cluster?.stop());
 
   it("keeps its leader when an etcd follower dies, and fails over between PD members", async () => {
-    const id = freshClusterId();
+    const id = freshId();
     const client = new Etcd3({ hosts: [...cluster.endpoints] });
     const deposed: string[] = [];
     const a = await createLeaderElection({ endpoints: cluster.endpoints, clusterId: id });
