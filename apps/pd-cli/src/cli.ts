@@ -84,6 +84,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option("--addr <host:port>", "listen address (default 127.0.0.1:2379, or the config's pd address)")
     .option("--workdir <dir>", "persist the region catalog and allocator state here (default: in memory, or the config's pd work dir)")
     .option("--id-start <n>", "lowest id to hand out", parseUint64)
+    .option("--recover-missing-state", "start although PD_STATE.json is missing beside a region catalog: ids resume above the largest id in the catalog (add --id-start above any id ever handed out, if known)")
     .option("--ts-start <n>", "lowest timestamp to hand out", parseUint64)
     .option("--config <file>", "raft_config.json to read PD defaults from")
     .addOption(new Option("--scope <scope>", "config scope").choices(["host", "docker"]).default("host"))

@@ -11,6 +11,7 @@ export {
   cloneRegion,
   formatEpoch,
   formatRange,
+  largestIdIn,
   rangesOverlap,
   regionContains,
   regionsEqual,
@@ -19,7 +20,7 @@ export {
 export type { Region, RegionEpoch, RegionPeer } from "./region/region.js";
 export { RouteIndex } from "./region/route-index.js";
 export { RegionCatalog } from "./region/catalog.js";
-export type { HeartbeatOutcome, RegionCatalogOptions, RegionEdit, RegionLog } from "./region/catalog.js";
+export type { AppendLimit, HeartbeatOutcome, RegionCatalogOptions, RegionEdit, RegionLog } from "./region/catalog.js";
 export { Checkpointer } from "./alloc/checkpoint.js";
 export type { AllocatorState, CheckpointStore } from "./alloc/checkpoint.js";
 export { IdAllocator, normaliseCount } from "./alloc/id-allocator.js";

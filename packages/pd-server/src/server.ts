@@ -144,6 +144,7 @@ export function routeGrpcLogs(log: Logger): void {
  */
 function observePersistence(store: Store, metrics: PdMetrics | undefined, log: Logger): ClusterPersistence {
   return {
+    ...(store.appendLimit !== undefined && { appendLimit: store.appendLimit }),
     appendRegionEdits(edits) {
       const t0 = performance.now();
       return store.appendRegionEdits(edits).then(

@@ -6,9 +6,18 @@
 export { deleteRegion, saveRegion } from "./store.js";
 export type { Store } from "./store.js";
 export { MemoryStore, createMemoryStore } from "./memory/memory-store.js";
-export { LocalFileStore, openLocalFileStore } from "./local-file/local-file-store.js";
-export type { LocalFileStoreOptions, LocalFileStoreStats, RecoveryReport } from "./local-file/local-file-store.js";
-export { STATE_FILE, formatAllocatorState, parseAllocatorState } from "./local-file/allocator-state-file.js";
+export { LocalFileStore, describeRecovery, openLocalFileStore } from "./local-file/local-file-store.js";
+export type {
+  DroppedTail,
+  ImportedCatalog,
+  LocalFileStoreOptions,
+  LocalFileStoreStats,
+  RecoveryReport,
+  StorageLog,
+} from "./local-file/local-file-store.js";
+export { STATE_FILE, formatAllocatorState, parseAllocatorState, parsePdStateFile } from "./local-file/pd-state-file.js";
+export type { PdStateFile, PdStateShape, SkippedRegion } from "./local-file/pd-state-file.js";
+export { LOCK_FILE } from "./local-file/workdir-lock.js";
 export { EtcdStore, openEtcdStore } from "./etcd/etcd-store.js";
 export type { EtcdStoreOptions, EtcdStoreStats } from "./etcd/etcd-store.js";
 export { LeaderElection, createLeaderElection } from "./etcd/leader-election.js";

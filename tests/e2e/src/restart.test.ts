@@ -1,4 +1,4 @@
-import { readdir, readFile, writeFile } from "node:fs/promises";
+import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createPdAdapter, type PdAdapterCall } from "@nokv/pd-adapter";
 import { createPdClient, GrpcStatus, PdClientError, type PdClient, type Region } from "@nokv/pd-client";
@@ -210,18 +210,21 @@ describe("pd-cli restart safety on a real workdir", () => {
     expect(await client.getTimestamp()).toBe(TS_START);
     expect(await client.getTimestamps(5n)).toEqual({ first: TS_START + 1n, count: 5n });
 
+    // Region and peer ids come from the id allocator, which PD moves past any
+    // id a heartbeat reports; epochs and store ids may take any uint64.
     const huge: Region = {
-      id: 2n ** 64n - 1n,
+      id: 2n ** 63n + 5n,
       startKey: key("big"),
       endKey: key("big~"),
-      epoch: { version: 2n ** 53n + 1n, confVersion: 2n ** 63n + 7n },
+      epoch: { version: 2n ** 53n + 1n, confVersion: 2n ** 64n - 1n },
       peers: [
-        { storeId: 2n ** 63n + 1n, peerId: 2n ** 64n - 2n },
+        { storeId: 2n ** 64n - 1n, peerId: 2n ** 63n + 3n },
         { storeId: 9007199254740995n, peerId: 2n ** 60n + 1n },
       ],
     };
     expect(await client.regionHeartbeat(huge)).toBe(true);
     expect(show(await client.getRegionByKey(key("big!")))).toEqual(show(huge));
+    expect((await client.allocId()).firstId).toBe(2n ** 63n + 6n);
 
     expect(await pd.stop("SIGKILL")).toBe("SIGKILL");
     const state = await readFile(join(dir, "PD_STATE.json"), "utf8");
@@ -234,7 +237,7 @@ describe("pd-cli restart safety on a real workdir", () => {
     pd = await startPd(dir, args);
     client = newClient(pd);
     expect(show(await client.getRegionByKey(key("big")))).toEqual(show(huge));
-    expect((await client.allocId()).firstId).toBeGreaterThan(ID_START + 3n);
+    expect((await client.allocId()).firstId).toBeGreaterThan(2n ** 63n + 6n);
     expect(await client.getTimestamp()).toBeGreaterThan(TS_START + 5n);
   });
 
@@ -339,6 +342,60 @@ describe("pd-cli restart safety on a real workdir", () => {
     expect(await client.getTimestamp()).toBe(tsCurrent + 1n);
   });
 
+  it("takes over a Go PD's nested workdir: ids and timestamps above its checkpoints, its regions routed, a file both Go versions read", async () => {
+    const dir = await workdir();
+    const idCurrent = 2n ** 60n + 5000n; // above 2^53
+    const goState =
+      '{"regions":{"7":{"id":7,"start_key":"YQ==","epoch":{"version":1,"conf_version":1},"peers":[{"store_id":1,"peer_id":70}],"state":0}},' +
+      `"allocator":{"id_current":${idCurrent},"ts_current":7000}}`;
+    await writeFile(join(dir, "PD_STATE.json"), goState);
+    let pd = await startPd(dir);
+    expect(pd.stdout.some((l) => l.startsWith("PD-lite recovery: took over the Go PD's region catalog") && l.includes("1 region(s) imported"))).toBe(true);
+    let client = newClient(pd);
+    expect((await client.getRegionByKey(key("apple")))?.id).toBe(7n);
+    expect((await client.allocId()).firstId).toBe(idCurrent + 1n);
+    expect(await client.getTimestamp()).toBeGreaterThanOrEqual(7001n);
+    expect(await pd.stop("SIGTERM")).toBe(0);
+
+    // Going back: the flat and the nested reading of what PD wrote both cover what it handed out.
+    const written = await readFile(join(dir, "PD_STATE.json"), "utf8");
+    const flat = /^\{"id_current":(\d+),"ts_current":(\d+),/.exec(written);
+    const nested = /"allocator":\{"id_current":(\d+),"ts_current":(\d+)\}/.exec(written);
+    for (const m of [flat, nested]) {
+      expect(m, written).not.toBeNull();
+      expect(BigInt(m![1]!)).toBeGreaterThanOrEqual(idCurrent + 1n);
+      expect(BigInt(m![2]!)).toBeGreaterThan(7000n);
+    }
+    expect((await readdir(dir)).some((n) => n.startsWith("PD_STATE.json.go-"))).toBe(true);
+
+    // The region now lives in PD's own catalog.
+    pd = await startPd(dir);
+    expect(pd.stdout.some((l) => l.includes("took over"))).toBe(false);
+    client = newClient(pd);
+    expect((await client.getRegionByKey(key("apple")))?.id).toBe(7n);
+  });
+
+  it("refuses a missing PD_STATE.json beside a catalog, and starts above the catalog with --recover-missing-state", async () => {
+    const dir = await workdir();
+    let pd = await startPd(dir);
+    let client = newClient(pd);
+    const ids = await client.allocId(50n);
+    const r = { id: ids.firstId + 49n, startKey: key("a"), endKey: key("b"), epoch: { version: 1n, confVersion: 1n }, peers: [{ storeId: 1n, peerId: ids.firstId + 48n }] };
+    expect(await client.regionHeartbeat(r)).toBe(true);
+    expect(await pd.stop("SIGTERM")).toBe(0);
+    await rm(join(dir, "PD_STATE.json"));
+    const before = (await readdir(dir)).sort();
+    const refused = await runPdCli(["pd", "--addr", "127.0.0.1:0", "--workdir", dir, "--log-level", "warn"], { timeoutMs: 15_000 });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toHaveLength(1);
+    expect(refused.stderr[0]).toContain(`${join(dir, "PD_STATE.json")} is missing`);
+    expect((await readdir(dir)).sort()).toEqual(before);
+    pd = await startPd(dir, ["--recover-missing-state"]);
+    expect(pd.stdout.some((l) => l.includes("PD_STATE.json was missing: rebuilt"))).toBe(true);
+    client = newClient(pd);
+    expect((await client.allocId()).firstId).toBeGreaterThan(r.id);
+  });
+
   it("refuses to start on an unparsable PD_STATE.json, naming it in one line and leaving it as it was", async () => {
     const cases: ReadonlyArray<readonly [string, string]> = [
       ["truncated JSON", '{"id_current":5000,"ts_cur'],
@@ -348,6 +405,9 @@ describe("pd-cli restart safety on a real workdir", () => {
       ["a fraction", '{"id_current":5000.5,"ts_current":7000}'],
       ["a value above 2^64-1", '{"id_current":18446744073709551616,"ts_current":7000}'],
       ["an array", "[5000,7000]"],
+      ["a bare number", "3000"],
+      ["an empty object", "{}"],
+      ["a misspelt key", '{"id_durrent":3000,"ts_current":7000}'],
     ];
     // Independent processes: side by side, all finished before anything is asserted.
     const dirs = await Promise.all(cases.map(() => workdir()));

@@ -5,6 +5,7 @@ import {
   createLeaderElection,
   createMemberRegistry,
   createMemoryStore,
+  describeRecovery,
   openEtcdStore,
   openLocalFileStore,
   type Store,
@@ -18,6 +19,8 @@ export interface PdCommandOptions {
   readonly workdir?: string;
   readonly idStart?: bigint;
   readonly tsStart?: bigint;
+  /** `--recover-missing-state`: accept a workdir whose PD_STATE.json is gone (see the local-file store). */
+  readonly recoverMissingState?: boolean;
   readonly config?: string;
   readonly scope: string;
   /** `--status-addr`: metrics and the inspection API; off when absent. */
@@ -105,10 +108,15 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
   if (opts.etcd !== undefined) return startElectedPd(opts, settings, tls, log, out);
   let store: Store;
   if (settings.workdir !== undefined && settings.workdir.trim() !== "") {
-    const local = await openLocalFileStore({ dir: settings.workdir });
-    if (local.recovery.truncated) {
-      const t = local.recovery.truncated;
-      log.warn({ file: t.file, offset: t.offset, droppedBytes: t.droppedBytes }, "dropped a torn last record (crash mid-write)");
+    const local = await openLocalFileStore({
+      dir: settings.workdir,
+      log,
+      ...(opts.recoverMissingState === true && { recoverMissingState: true }),
+    });
+    // What the open repaired or took over is said on stdout, beside what was restored.
+    for (const line of describeRecovery(local.recovery)) {
+      out(`PD-lite recovery: ${line}`);
+      log.warn({ workdir: settings.workdir }, `recovery: ${line}`);
     }
     store = local;
   } else {
@@ -191,6 +199,7 @@ async function startElectedPd(
   out: (line: string) => void,
 ): Promise<PdServer> {
   if (opts.workdir !== undefined) throw new Error("--workdir and --etcd are exclusive: in distributed mode etcd holds PD's state");
+  if (opts.recoverMissingState === true) throw new Error("--recover-missing-state is for a --workdir; in distributed mode etcd holds PD's state");
   const endpoints = parseEtcdEndpoints(opts.etcd!);
   const clusterId = opts.clusterId ?? "nokv";
   const election = await createLeaderElection({

@@ -57,6 +57,21 @@ export class IdAllocator {
   }
 
   /**
+   * Makes sure no id at or below `id` is ever handed out: ids found in use
+   * (a region or peer id a store reports, such as one bootstrapped from
+   * `raft_config.json` rather than allocated here) must not be handed out
+   * again. Resolves once the ceiling covering `id` is durable, at once when
+   * `id` is already below the next id.
+   *
+   * @throws PdError `STORAGE` when the ceiling could not be made durable.
+   */
+  skipPast(id: bigint): Promise<void> | undefined {
+    if (id < this.#next) return undefined;
+    this.#next = id + 1n;
+    return this.#checkpoint.raise("id", clamp(id + this.#window));
+  }
+
+  /**
    * Reserves `count` ids (0 means 1). Returns the run at once when it lies
    * under the durable ceiling, else a promise that resolves once a covering
    * ceiling is durable.

@@ -111,3 +111,34 @@ describe("cluster scheduling", () => {
     expect(cluster.operators.counters().cancelled).toBe(1);
   });
 });
+
+describe("cluster ids against the catalog", () => {
+  const persistence = () => {
+    const saved: bigint[] = [];
+    return { saved, appendRegionEdits: async () => {}, saveAllocatorState: async (s: { idCurrent: bigint }) => void saved.push(s.idCurrent) };
+  };
+
+  it("refuses to start when the id checkpoint is below an id in the catalog, and starts with --id-start above it", () => {
+    const snapshot = { regions: [region(7n, [1n, 2n])], allocator: { idCurrent: 600n, tsCurrent: 0n } };
+    // Region 7's peers are 701 and 702: a checkpoint of 600 (say, a flipped digit) would hand them out again.
+    expect(() => createCluster({ persistence: persistence(), snapshot })).toThrow(/region 7 in the catalog uses id 702.*--id-start/);
+    try {
+      createCluster({ persistence: persistence(), snapshot });
+    } catch (err) {
+      expect((err as { code: string }).code).toBe("STORAGE");
+    }
+    expect(createCluster({ persistence: persistence(), snapshot, idStart: 703n }).ids.next).toBe(703n);
+  });
+
+  it("moves the id allocator past ids a heartbeat reports, durably, before accepting it", async () => {
+    const p = persistence();
+    const cluster = createCluster({ persistence: p });
+    await cluster.regionHeartbeat(region(5n, [1n, 3n])); // peers 501 and 503
+    expect(p.saved.at(-1)!).toBeGreaterThanOrEqual(503n);
+    const run = await cluster.allocId(1n);
+    expect(run.first).toBe(504n);
+    // A malformed heartbeat moves nothing.
+    await expect(cluster.regionHeartbeat({ ...region(9n, [1n]), peers: [{ storeId: 0n, peerId: 9999n }] })).rejects.toThrow();
+    expect((await cluster.allocId(1n)).first).toBe(505n);
+  });
+});

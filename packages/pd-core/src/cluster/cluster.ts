@@ -2,7 +2,8 @@ import { type AllocatorState, Checkpointer, type CheckpointStore } from "../allo
 import { IdAllocator, type Run } from "../alloc/id-allocator.js";
 import { TsoAllocator } from "../alloc/tso-allocator.js";
 import { type HeartbeatOutcome, RegionCatalog, type RegionLog } from "../region/catalog.js";
-import type { Region } from "../region/region.js";
+import { PdError } from "../errors.js";
+import { largestIdIn, type Region, validateRegion } from "../region/region.js";
 import { type LeaderTransfer, planLeaderTransfer } from "../schedule/leader-transfer.js";
 import { DEFAULT_OPERATOR_LIMITS, type OperatorLimits, OperatorTracker } from "../schedule/operator-tracker.js";
 import {
@@ -94,6 +95,7 @@ export class Cluster {
       ...(options.tsoWindowMs !== undefined && { windowMs: options.tsoWindowMs }),
       ...(options.maxTsoCount !== undefined && { maxCount: options.maxTsoCount }),
     });
+    checkIdsAboveCatalog(this.regions.regions(), this.ids.next);
   }
 
   /**
@@ -153,9 +155,22 @@ export class Cluster {
     return this.stores.list().map((s) => ({ ...s, liveness: storeLiveness(s.lastHeartbeatMs, now, this.liveness) }));
   }
 
-  /** See {@link RegionCatalog.heartbeat}. */
+  /**
+   * See {@link RegionCatalog.heartbeat}. A region or peer id at or above the
+   * next id to hand out (ids bootstrapped outside PD) first moves the id
+   * allocator past it, durably, so that PD never hands out an id in use and
+   * the id checkpoint always covers the catalog.
+   */
   regionHeartbeat(region: Region): Promise<HeartbeatOutcome> {
-    return this.regions.heartbeat(region);
+    const top = largestIdIn(region);
+    if (top < this.ids.next) return this.regions.heartbeat(region);
+    try {
+      // A malformed heartbeat must not move the allocator.
+      validateRegion(region);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.ids.skipPast(top)!.then(() => this.regions.heartbeat(region));
   }
 
   /** See {@link RegionCatalog.remove}. Also forgets the region's scheduling state. */
@@ -184,6 +199,27 @@ export class Cluster {
   /** Resolves once queued catalog writes have settled. */
   flush(): Promise<void> {
     return this.regions.flush();
+  }
+}
+
+/**
+ * The start-up check of the id checkpoint against the catalog: an id in use
+ * at or above the next id to hand out means the checkpoint is stale or
+ * damaged (every id in the catalog is kept below it while PD runs).
+ *
+ * @throws PdError `STORAGE` naming the region and the id, and what to do.
+ */
+function checkIdsAboveCatalog(regions: Iterable<Region>, next: bigint): void {
+  for (const r of regions) {
+    const top = largestIdIn(r);
+    if (top >= next) {
+      throw new PdError(
+        "STORAGE",
+        `id allocator would resume at ${next}, but region ${r.id} in the catalog uses id ${top}: ` +
+          `the allocator checkpoint is stale or damaged, and ids could be handed out twice; ` +
+          `restore the checkpoint, or start with --id-start above every id ever handed out (at least ${top + 1n})`,
+      );
+    }
   }
 }
 

@@ -371,3 +371,33 @@ describe("RegionCatalog.restore", () => {
     );
   });
 });
+
+describe("RegionCatalog under a log that bounds its appends", () => {
+  // Bytes of an edit in a toy encoding: keys plus a fixed overhead.
+  const editBytes = (e: RegionEdit) => (e.kind === "delete" ? 9 : 40 + e.region.startKey.length + e.region.endKey.length);
+  class BoundedLog extends TestLog {
+    readonly appendLimit = { maxBytes: 1000, editBytes };
+  }
+  const wide = (id: bigint, start: string, keyBytes: number) => region(id, start + "a".repeat(keyBytes), `${start}~`);
+
+  it("refuses a region too large to store with INVALID_ARGUMENT and writes nothing", async () => {
+    const log = new BoundedLog();
+    const c = new RegionCatalog({ log });
+    const err = await c.heartbeat(wide(1n, "k", 600)).catch((e: unknown) => e as PdError);
+    expect(err).toBeInstanceOf(PdError);
+    expect((err as PdError).code).toBe("INVALID_ARGUMENT");
+    expect((err as PdError).message).toContain("region 1");
+    expect(log.appends).toEqual([]);
+    expect(c.size).toBe(0);
+  });
+
+  it("cuts group-commit batches so that no append exceeds the limit, and accepts every heartbeat", async () => {
+    const log = new BoundedLog();
+    const c = new RegionCatalog({ log });
+    const all = Array.from({ length: 30 }, (_, i) => c.heartbeat(wide(BigInt(i + 1), `k${String(i).padStart(2, "0")}`, 300)));
+    await Promise.all(all);
+    expect(c.size).toBe(30);
+    expect(log.appends.length).toBeGreaterThan(1);
+    for (const batch of log.appends) expect(batch.reduce((n, e) => n + editBytes(e), 0)).toBeLessThanOrEqual(1000);
+  });
+});

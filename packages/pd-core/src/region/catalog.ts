@@ -23,6 +23,19 @@ export type RegionEdit =
  */
 export interface RegionLog {
   appendRegionEdits(edits: readonly RegionEdit[]): Promise<void>;
+  /**
+   * Where the log bounds the size of one append (a record it could not read
+   * back must never be written): the most bytes one append may take, and
+   * the bytes of one edit in the log's encoding. The catalog refuses a
+   * region too large to store and cuts group-commit batches to fit.
+   */
+  readonly appendLimit?: AppendLimit;
+}
+
+/** See {@link RegionLog.appendLimit}. */
+export interface AppendLimit {
+  readonly maxBytes: number;
+  editBytes(edit: RegionEdit): number;
 }
 
 /** What an accepted region heartbeat did. */
@@ -174,6 +187,11 @@ export class RegionCatalog {
         return Promise.resolve(UNCHANGED);
       }
     }
+    try {
+      this.#checkStorable(region);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     const copy = cloneRegion(region);
     return new Promise((resolve, reject) => this.#enqueue({ kind: "heartbeat", region: copy, resolve, reject }));
   }
@@ -199,6 +217,43 @@ export class RegionCatalog {
     this.#index.assertConsistent();
   }
 
+  /**
+   * A region may take at most half of an append, so that the deletions of
+   * the regions it replaces always fit beside it.
+   */
+  #checkStorable(region: Region): void {
+    const limit = this.#log.appendLimit;
+    if (limit === undefined) return;
+    const bytes = limit.editBytes({ kind: "put", region });
+    if (bytes > limit.maxBytes / 2) {
+      throw new PdError(
+        "INVALID_ARGUMENT",
+        `region ${region.id}: ${bytes} bytes to store, above the ${Math.floor(limit.maxBytes / 2)}-byte limit of one region; nothing was written`,
+      );
+    }
+  }
+
+  /** The next batch: at most `maxBatch` operations whose regions fit in half an append together. */
+  #takeBatch(): Pending[] {
+    const limit = this.#log.appendLimit;
+    let n = Math.min(this.#queue.length, this.#maxBatch);
+    if (limit !== undefined) {
+      let bytes = 0;
+      for (let i = 0; i < n; i++) {
+        const op = this.#queue[i]!;
+        if (op.kind !== "heartbeat") continue;
+        bytes += limit.editBytes({ kind: "put", region: op.region });
+        if (bytes > limit.maxBytes / 2 && i > 0) {
+          n = i;
+          break;
+        }
+      }
+    }
+    const batch = n === this.#queue.length ? this.#queue : this.#queue.slice(0, n);
+    this.#queue = n === this.#queue.length ? [] : this.#queue.slice(n);
+    return batch;
+  }
+
   #enqueue(p: Pending): void {
     this.#queue.push(p);
     if (!this.#draining) {
@@ -209,11 +264,7 @@ export class RegionCatalog {
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.length <= this.#maxBatch ? this.#queue : this.#queue.slice(0, this.#maxBatch);
-        this.#queue = this.#queue.length <= this.#maxBatch ? [] : this.#queue.slice(this.#maxBatch);
-        await this.#commitBatch(batch);
-      }
+      while (this.#queue.length > 0) await this.#commitBatch(this.#takeBatch());
     } finally {
       this.#draining = false;
       const idle = this.#idle;

@@ -72,6 +72,17 @@ export function validateRegion(r: Region): void {
   }
 }
 
+/**
+ * The largest id a region uses: its own id or one of its peers'. PD hands
+ * out region and peer ids from one allocator, so the allocator must stay
+ * above every id in the catalog.
+ */
+export function largestIdIn(r: Region): bigint {
+  let top = r.id;
+  for (const p of r.peers) if (p.peerId > top) top = p.peerId;
+  return top;
+}
+
 /** True when both regions have the same id, range, epoch and peers (in order). */
 export function regionsEqual(a: Region, b: Region): boolean {
   if (

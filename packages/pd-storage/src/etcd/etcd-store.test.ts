@@ -208,7 +208,7 @@ describe("etcd store", () => {
     await shared.raw.put(`/nokv/pd/${id}/region/12`).value(encodeEdits([{ kind: "put", region: testRegion(12n, "a", "b") }]));
     await expect(s.load()).rejects.toThrow(/etcd key \/nokv\/pd\/.*\/region\/12: not a region key/);
     await shared.raw.delete().key(`/nokv/pd/${id}/region/12`);
-    await shared.raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":-1}');
+    await shared.raw.put(`/nokv/pd/${id}/alloc`).value('{"id_current":-1,"ts_current":1}');
     await expect(s.load()).rejects.toThrow(new RegExp(`etcd key /nokv/pd/${id}/alloc: id_current must be a non-negative integer`));
   });
 

@@ -10,7 +10,7 @@ import {
 } from "@nokv/pd-core";
 import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
 import type { Store } from "../store.js";
-import { formatAllocatorState, parseAllocatorState } from "../local-file/allocator-state-file.js";
+import { formatFlatCheckpoints, parseAllocatorState } from "../local-file/pd-state-file.js";
 import { decodeEdits, encodeEdits } from "../local-file/region-codec.js";
 import {
   callOptions,
@@ -639,7 +639,7 @@ export class EtcdStore implements Store {
           this.#client,
           {
             compare: [...this.#fenceCompare(fence), modRevisionIs(k.alloc, stored.rev)],
-            success: [putOp(k.alloc, formatAllocatorState(merged))],
+            success: [putOp(k.alloc, formatFlatCheckpoints(merged))],
             failure: [getOp(k.leader), getOp(k.alloc)],
           },
           this.#timeoutMs,

@@ -1,12 +1,10 @@
-import { mkdtemp, readFile, readdir, rm, stat, truncate, writeFile, appendFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import fc from "fast-check";
-import { MAX_UINT64, PdError } from "@nokv/pd-core";
+import { PdError } from "@nokv/pd-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { storeContract, testRegion } from "../store.contract.js";
-import { formatAllocatorState, parseAllocatorState } from "./allocator-state-file.js";
-import { openLocalFileStore } from "./local-file-store.js";
+import { describeRecovery, openLocalFileStore } from "./local-file-store.js";
 import { frameRecord, scanRecords } from "./record-file.js";
 
 const dirs: string[] = [];
@@ -57,69 +55,6 @@ async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: str
     throw err;
   }
 }
-
-describe("PD_STATE.json", () => {
-  it("accepts the file Go's PD writes", () => {
-    expect(parseAllocatorState('{"id_current":5000,"ts_current":7000}', "PD_STATE.json")).toEqual({
-      idCurrent: 5000n,
-      tsCurrent: 7000n,
-    });
-  });
-
-  it("reads and writes values above 2^53 digit for digit", () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: MAX_UINT64 }), fc.bigInt({ min: 0n, max: MAX_UINT64 }), (a, b) => {
-        const text = formatAllocatorState({ idCurrent: a, tsCurrent: b });
-        expect(text).toBe(`{"id_current":${a},"ts_current":${b}}\n`);
-        expect(parseAllocatorState(text, "f")).toEqual({ idCurrent: a, tsCurrent: b });
-      }),
-    );
-    expect(parseAllocatorState('{"id_current":18446744073709551615,"ts_current":9007199254740993}', "f")).toEqual({
-      idCurrent: MAX_UINT64,
-      tsCurrent: 9007199254740993n,
-    });
-  });
-
-  it("ignores unknown fields and reads a missing field as 0, like Go", () => {
-    expect(parseAllocatorState('{"ts_current":3,"regions":{}}', "f")).toEqual({ idCurrent: 0n, tsCurrent: 3n });
-  });
-
-  it.each([
-    ["", "not valid JSON"],
-    ["{", "not valid JSON"],
-    ["[1]", "expected a JSON object"],
-    ['{"id_current":-1}', "non-negative integer"],
-    ['{"id_current":1.5}', "non-negative integer"],
-    ['{"id_current":"7"}', "non-negative integer"],
-    ['{"id_current":18446744073709551616}', "exceeds 2^64-1"],
-  ])("rejects %j", (text, why) => {
-    expect(() => parseAllocatorState(text, "/w/PD_STATE.json")).toThrow(why);
-    expect(() => parseAllocatorState(text, "/w/PD_STATE.json")).toThrow("/w/PD_STATE.json");
-  });
-
-  it("fails to open on an unparsable file and leaves it as it was", async () => {
-    const dir = await tempDir();
-    await writeFile(join(dir, "PD_STATE.json"), '{"id_current":12,');
-    const got = await codeOf(openLocalFileStore({ dir }));
-    expect(got.code).toBe("STORAGE");
-    expect(got.message).toContain("PD_STATE.json");
-    expect(await readFile(join(dir, "PD_STATE.json"), "utf8")).toBe('{"id_current":12,');
-    // The failed open released the lock: a corrected file opens.
-    await writeFile(join(dir, "PD_STATE.json"), '{"id_current":12,"ts_current":13}');
-    const s = await openLocalFileStore({ dir });
-    expect((await s.load()).allocator).toEqual({ idCurrent: 12n, tsCurrent: 13n });
-    await s.close();
-  });
-
-  it("is replaced atomically: no temp file is left and the content is whole", async () => {
-    const dir = await tempDir();
-    const s = await openLocalFileStore({ dir });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => s.saveAllocatorState({ idCurrent: BigInt(i), tsCurrent: BigInt(i) })));
-    await s.close();
-    expect(await readFile(join(dir, "PD_STATE.json"), "utf8")).toBe('{"id_current":19,"ts_current":19}\n');
-    expect((await readdir(dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
-  });
-});
 
 describe("record framing", () => {
   const magic = Buffer.from("TESTMAG1");
@@ -273,26 +208,165 @@ describe("local-file store", () => {
     await again.close();
   });
 
-  it("keeps a second PD out of a workdir in use, and takes over a dead owner's lock", async () => {
-    const dir = await tempDir();
-    const s = await openLocalFileStore({ dir });
-    expect((await codeOf(openLocalFileStore({ dir }))).code).toBe("STORAGE");
-    await s.close();
-    await writeFile(join(dir, "LOCK"), "999999999\n"); // a pid that does not exist
-    const t = await openLocalFileStore({ dir });
-    await t.close();
-    // A lock from another host is never taken over: its pid cannot be checked here.
-    await writeFile(join(dir, "LOCK"), "999999999 some-other-host\n");
-    const foreign = await codeOf(openLocalFileStore({ dir }));
-    expect(foreign.code).toBe("STORAGE");
-    expect(foreign.message).toContain("some-other-host");
-  });
-
   it("rejects a workdir that is a file", async () => {
     const dir = await tempDir();
     await writeFile(join(dir, "file"), "x");
     const got = await codeOf(openLocalFileStore({ dir: join(dir, "file") }));
     expect(got.code).toBe("STORAGE");
     expect(got.message).toContain(join(dir, "file"));
+  });
+});
+
+describe("local-file store under faults", () => {
+  const big = (id: bigint, start: string, end: string, keyBytes: number, version = 1n) => ({
+    ...testRegion(id, start, end, version),
+    startKey: Buffer.concat([Buffer.from(start), Buffer.alloc(start === "" ? 0 : keyBytes, 0x61)]),
+    endKey: end === "" ? new Uint8Array() : Buffer.concat([Buffer.from(end), Buffer.alloc(keyBytes, 0x61)]),
+  });
+
+  it("refuses an append larger than one record before writing anything", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir, maxRecordBytes: 4096 });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
+    const before = await readFile(await logFile(dir));
+    const got = await codeOf(s.appendRegionEdits([{ kind: "put", region: big(2n, "c", "d", 3000) }]));
+    expect(got.code).toBe("INVALID_ARGUMENT");
+    expect(got.message).toContain("record limit");
+    expect(Buffer.compare(await readFile(await logFile(dir)), before)).toBe(0);
+    await s.close();
+  });
+
+  it("cuts snapshot records by bytes, so a snapshot of large regions reads back", async () => {
+    const dir = await tempDir();
+    const limit = 8192;
+    const s = await openLocalFileStore({ dir, maxRecordBytes: limit, compactMinBytes: 1 << 30 });
+    // 40 regions of ~2.5 KiB: one record per region fits, 1024 (or even 4) to a record would not.
+    for (let i = 0; i < 40; i++) {
+      const k = `k${String(i).padStart(3, "0")}`;
+      await s.appendRegionEdits([{ kind: "put", region: big(BigInt(i + 1), k, `${k}~`, 1200) }]);
+    }
+    await s.compact();
+    await s.close();
+    const scan = scanRecords(await readFile(join(dir, "regions.snap")), Buffer.from("NOKVPDS1"));
+    expect(scan.kind).toBe("ok");
+    if (scan.kind === "ok") for (const p of scan.payloads) expect(p.length).toBeLessThanOrEqual(limit);
+    const again = await openLocalFileStore({ dir });
+    expect((await again.load()).regions).toHaveLength(40);
+    await again.close();
+  });
+
+  it("refuses a missing PD_STATE.json beside a catalog, unless told to recover, and then rebuilds it above the catalog", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(40n, "", "") }]);
+    await s.saveAllocatorState({ idCurrent: 3000n, tsCurrent: 99n });
+    await s.close();
+    await rm(join(dir, "PD_STATE.json"));
+    const files = (await readdir(dir)).sort();
+    const got = await codeOf(openLocalFileStore({ dir }));
+    expect(got.code).toBe("STORAGE");
+    expect(got.message).toContain("PD_STATE.json is missing");
+    expect(got.message).toContain("--recover-missing-state");
+    expect((await readdir(dir)).sort()).toEqual(files);
+    const r = await openLocalFileStore({ dir, recoverMissingState: true });
+    expect(r.recovery.rebuiltState).toEqual({ idCurrent: 402n, tsCurrent: 0n });
+    expect((await r.load()).allocator).toEqual({ idCurrent: 402n, tsCurrent: 0n });
+    await r.close();
+    // Rebuilt durably: the next open needs no flag.
+    const t = await openLocalFileStore({ dir });
+    await t.close();
+  });
+
+  it("keeps the bytes of a torn tail in a side file and says why it was cut", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(2n, "m", "") }]);
+    await s.close();
+    const log = await logFile(dir);
+    const whole = await readFile(log);
+    const firstEnd = 8 + 12 + (whole.readUInt32LE(8) as number);
+    await truncate(log, whole.length - 5);
+    const again = await openLocalFileStore({ dir });
+    const t = again.recovery.truncated!;
+    expect(t).toMatchObject({ file: log, offset: firstEnd, reason: "short", savedTo: `${log}.tail-${firstEnd}` });
+    expect(Buffer.compare(await readFile(t.savedTo), whole.subarray(firstEnd, whole.length - 5))).toBe(0);
+    expect(describeRecovery(again.recovery)[0]).toContain("torn");
+    await again.close();
+  });
+
+  it("drops a whole last record that fails its checksum, calls it possible corruption, and keeps it", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.appendRegionEdits([{ kind: "delete", regionId: 1n }]);
+    await s.close();
+    const log = await logFile(dir);
+    const bytes = await readFile(log);
+    bytes[bytes.length - 1]! ^= 0x01; // inside the acknowledged delete's payload
+    await writeFile(log, bytes);
+    const again = await openLocalFileStore({ dir });
+    const t = again.recovery.truncated!;
+    expect(t.reason).toBe("checksum");
+    expect(describeRecovery(again.recovery)[0]).toContain("corruption");
+    expect((await readFile(t.savedTo)).length).toBe(t.droppedBytes);
+    await again.close();
+  });
+
+  it("does not count a newest log without records as a newer log after a torn one", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(2n, "m", "") }]);
+    await s.close();
+    const log = await logFile(dir);
+    await truncate(log, (await stat(log)).size - 3);
+    // What a full disk during a log switch used to leave: an empty next generation.
+    await writeFile(join(dir, "regions.00000000000000000002.log"), "");
+    const again = await openLocalFileStore({ dir });
+    expect(again.recovery.removedEmptyLogs).toEqual([join(dir, "regions.00000000000000000002.log")]);
+    expect(again.recovery.truncated?.file).toBe(log);
+    expect((await again.load()).regions.map((r) => r.id)).toEqual([1n]);
+    await again.close();
+  });
+
+  it("refuses a gap in the log generations, naming the missing log, and changes nothing", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir, compactMinBytes: 1 << 30 });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.compact();
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(2n, "m", "") }]);
+    await s.close();
+    // Two more generations by hand: make gen 3 by copying gen 2's shape, then drop gen 2.
+    const gen2 = join(dir, "regions.00000000000000000002.log");
+    await writeFile(join(dir, "regions.00000000000000000003.log"), await readFile(gen2));
+    await rm(gen2);
+    const files = (await readdir(dir)).sort();
+    const got = await codeOf(openLocalFileStore({ dir }));
+    expect(got.code).toBe("STORAGE");
+    expect(got.message).toContain("regions.00000000000000000002.log is missing");
+    expect((await readdir(dir)).sort()).toEqual(files);
+  });
+
+  it("logs and counts a failed log switch, leaves no half-made log, and succeeds on retry", async () => {
+    const dir = await tempDir();
+    const warnings: string[] = [];
+    const s = await openLocalFileStore({ dir, compactMinBytes: 1 << 30, log: { warn: (_o, msg) => warnings.push(msg) } });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "") }]);
+    // Something in the way of the next log's temp file makes the switch fail, as a full disk would.
+    const obstacle = join(dir, "regions.00000000000000000002.log.tmp");
+    await mkdir(obstacle);
+    expect((await codeOf(s.compact())).code).toBe("STORAGE");
+    expect(s.stats().compactionFailures).toBe(1);
+    expect(warnings.some((w) => w.includes("compaction failed"))).toBe(true);
+    expect(await readdir(dir)).not.toContain("regions.00000000000000000002.log");
+    await rm(obstacle, { recursive: true });
+    await s.compact();
+    expect(s.stats().compactions).toBe(1);
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "", 2n) }]);
+    await s.close();
+    const again = await openLocalFileStore({ dir });
+    expect((await again.load()).regions[0]!.epoch.version).toBe(2n);
+    await again.close();
   });
 });

@@ -10,7 +10,8 @@ import { PdError, type Region, type RegionEdit } from "@nokv/pd-core";
 const PUT = 1;
 const DELETE = 2;
 
-function editSize(e: RegionEdit): number {
+/** Bytes one edit takes in a payload written by {@link encodeEdits} (a batch adds 4). */
+export function editBytes(e: RegionEdit): number {
   if (e.kind === "delete") return 1 + 8;
   const r = e.region;
   return 1 + 24 + 4 + r.startKey.length + 4 + r.endKey.length + 4 + 16 * r.peers.length;
@@ -19,7 +20,7 @@ function editSize(e: RegionEdit): number {
 /** Encodes a batch of edits as one payload. */
 export function encodeEdits(edits: readonly RegionEdit[]): Buffer {
   let size = 4;
-  for (const e of edits) size += editSize(e);
+  for (const e of edits) size += editBytes(e);
   const buf = Buffer.allocUnsafe(size);
   let o = buf.writeUInt32LE(edits.length, 0);
   for (const e of edits) {

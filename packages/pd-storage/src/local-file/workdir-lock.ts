@@ -1,61 +1,202 @@
-import { open, readFile, unlink } from "node:fs/promises";
+import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { PdError } from "@nokv/pd-core";
+import { tryLock } from "fs-native-extensions";
 
-const LOCK_FILE = "LOCK";
-const heldInProcess = new Set<string>();
+/** The lock file of a workdir (see {@link acquireWorkdirLock}). */
+export const LOCK_FILE = "LOCK";
 
-function alive(pid: number): boolean {
+/** Who holds (or last held) a workdir, as written into `LOCK`. */
+export interface LockOwner {
+  readonly pid: number;
+  readonly host: string;
+  /** The process's start time in clock ticks since boot (`/proc/<pid>/stat` field 22); with `bootId`, it tells a live owner from a reused pid. */
+  readonly startTicks?: string;
+  /** `/proc/sys/kernel/random/boot_id`: a different boot means the owner is gone. */
+  readonly bootId?: string;
+  /** Wall-clock time the lock was taken (for people reading the file; never used to decide). */
+  readonly since?: string;
+}
+
+function readProc(path: string): string | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    return readFileSync(path, "utf8");
+  } catch {
+    return undefined;
   }
 }
 
-/**
- * Takes the workdir's `LOCK` file (holding the owner's pid) so that two PDs
- * never write the same workdir. A lock left by a dead process (kill -9) is
- * taken over. The lock names the host too: a lock from another host (or a
- * container sharing the volume) is never taken over, since its pid cannot be
- * checked from here. Two PDs starting over the same stale lock at the same
- * instant could both take it over (no flock in Node); start one at a time.
- *
- * @throws PdError `STORAGE` when a live process holds it.
- */
-export async function acquireWorkdirLock(dir: string): Promise<() => Promise<void>> {
-  const path = join(dir, LOCK_FILE);
-  if (heldInProcess.has(path)) throw new PdError("STORAGE", `workdir ${dir} is already open in this process`);
-  for (let attempt = 0; ; attempt++) {
+/** Field 22 (starttime) of `/proc/<pid>/stat`; undefined where there is no procfs or no such process. */
+export function processStartTicks(pid: number): string | undefined {
+  const stat = readProc(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) is in parentheses and may contain spaces: count from the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return fields[19];
+}
+
+function currentBootId(): string | undefined {
+  return readProc("/proc/sys/kernel/random/boot_id")?.trim();
+}
+
+/** The owner record of this process. */
+export function selfOwner(): LockOwner {
+  const startTicks = processStartTicks(process.pid);
+  const bootId = currentBootId();
+  return {
+    pid: process.pid,
+    host: hostname(),
+    ...(startTicks !== undefined && { startTicks }),
+    ...(bootId !== undefined && { bootId }),
+    since: new Date().toISOString(),
+  };
+}
+
+/** Parses `LOCK`: the JSON record written since this version, or the older `pid host` line. */
+export function parseLockOwner(text: string): LockOwner | undefined {
+  const t = text.trim();
+  if (t.startsWith("{")) {
     try {
-      const fh = await open(path, "wx", 0o644);
-      await fh.writeFile(`${process.pid} ${hostname()}\n`);
-      await fh.close();
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) {
-        throw new PdError("STORAGE", `workdir ${dir}: cannot take ${LOCK_FILE}: ${(err as Error).message}`, { cause: err });
-      }
-      const [pidText = "", host] = (await readFile(path, "utf8").catch(() => "")).trim().split(/\s+/);
-      const owner = Number.parseInt(pidText, 10);
-      // A pid means nothing on another host (or in another container sharing the volume).
-      if (host !== undefined && host !== hostname()) {
-        throw new PdError(
-          "STORAGE",
-          `workdir ${dir} is locked by pid ${pidText} on host ${host}; if no PD runs there any more, delete ${path}`,
-        );
-      }
-      if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new PdError("STORAGE", `workdir ${dir} is in use by another PD (pid ${owner})`);
-      }
-      await unlink(path).catch(() => undefined);
+      const o = JSON.parse(t) as Record<string, unknown>;
+      if (typeof o.pid !== "number" || typeof o.host !== "string") return undefined;
+      return {
+        pid: o.pid,
+        host: o.host,
+        ...(typeof o.startTicks === "string" && { startTicks: o.startTicks }),
+        ...(typeof o.bootId === "string" && { bootId: o.bootId }),
+        ...(typeof o.since === "string" && { since: o.since }),
+      };
+    } catch {
+      return undefined;
     }
   }
-  heldInProcess.add(path);
+  const m = /^(\d+)(?:\s+(\S+))?$/.exec(t);
+  if (m === null) return undefined;
+  return { pid: Number.parseInt(m[1]!, 10), host: m[2] ?? "" };
+}
+
+/**
+ * Whether the recorded owner is still running here: same host, same boot,
+ * and a process with that pid that started at the recorded time. "unknown"
+ * when the record lacks what it takes to tell (another host, no procfs).
+ */
+export function ownerState(owner: LockOwner): "alive" | "dead" | "unknown" {
+  if (owner.host !== "" && owner.host !== hostname()) return "unknown";
+  const boot = currentBootId();
+  if (owner.bootId !== undefined && boot !== undefined && owner.bootId !== boot) return "dead";
+  const ticks = processStartTicks(owner.pid);
+  if (owner.startTicks !== undefined && ticks !== undefined) return ticks === owner.startTicks ? "alive" : "dead";
+  if (ticks !== undefined) return "alive";
+  try {
+    process.kill(owner.pid, 0);
+    return "alive";
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM" ? "alive" : "dead";
+  }
+}
+
+function describeOwner(owner: LockOwner | undefined): string {
+  if (owner === undefined) return "a process that has not written its details yet";
+  const started = owner.since === undefined ? "" : `, locked since ${owner.since}`;
+  return `pid ${owner.pid} on host ${owner.host || "?"}${started}`;
+}
+
+/**
+ * Takes exclusive ownership of a workdir for this process, so that two PDs
+ * never write one workdir.
+ *
+ * The ownership is a kernel lock (Linux: an open-file-description lock) on
+ * the workdir's `LOCK` file, held through an open descriptor for as long as
+ * the store is open. The kernel grants it to one descriptor at a time and
+ * drops it when that descriptor is closed or its process dies in any way
+ * (kill -9 included), so there is no stale lock to detect and no race
+ * between two PDs starting together. After locking, the descriptor must
+ * still be the file named `LOCK` (a releasing owner unlinks it while still
+ * holding the lock); otherwise the lock was taken on a file already gone and
+ * is taken again.
+ *
+ * Once locked, `LOCK` holds the owner's pid, host, boot id and process start
+ * time, only to name the owner when another PD is refused.
+ *
+ * A `LOCK` in the older `pid host` form was written by a PD version that
+ * took no kernel lock; it is honoured while its pid is alive on this host
+ * (and always when it names another host), so that an older PD still
+ * running is not overrun during an upgrade.
+ *
+ * @returns a release function (idempotent): removes `LOCK`, then drops the lock.
+ * @throws PdError `STORAGE` naming the owner and what to do, when the
+ *   workdir is in use, or when `LOCK` cannot be opened.
+ */
+export function acquireWorkdirLock(dir: string): () => Promise<void> {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    const fd = lockOnce(dir, path);
+    if (fd !== undefined) return releaser(path, fd);
+    if (attempt >= 100) throw new PdError("STORAGE", `workdir ${dir}: ${LOCK_FILE} keeps being replaced while locking; is another PD starting and stopping?`);
+  }
+}
+
+/** One attempt: the locked descriptor, or undefined when the file was replaced meanwhile. */
+function lockOnce(dir: string, path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+  } catch (err) {
+    throw new PdError("STORAGE", `workdir ${dir}: cannot open ${LOCK_FILE}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (!tryLock(fd)) {
+      const owner = parseLockOwner(readProc(path) ?? "");
+      throw new PdError(
+        "STORAGE",
+        `workdir ${dir} is in use by another PD (${describeOwner(owner)}); stop that PD first, or give this one another --workdir`,
+      );
+    }
+    const mine = fstatSync(fd);
+    let named: { ino: number; dev: number } | undefined;
+    try {
+      named = statSync(path);
+    } catch {
+      named = undefined;
+    }
+    if (named === undefined || named.ino !== mine.ino || named.dev !== mine.dev) {
+      closeSync(fd);
+      return undefined;
+    }
+    const previous = readProc(path) ?? "";
+    const legacy = previous.trim().startsWith("{") ? undefined : parseLockOwner(previous);
+    if (legacy !== undefined && legacy.pid !== process.pid && ownerState(legacy) !== "dead") {
+      throw new PdError(
+        "STORAGE",
+        `workdir ${dir}: ${path} was written by an older PD (${describeOwner(legacy)}) that may still be running; ` +
+          `stop it, or if no PD uses this workdir any more, delete ${path}`,
+      );
+    }
+    const record = Buffer.from(`${JSON.stringify(selfOwner())}\n`);
+    ftruncateSync(fd, 0);
+    writeSync(fd, record, 0, record.length, 0);
+    fsyncSync(fd);
+    return fd;
+  } catch (err) {
+    closeSync(fd);
+    if (err instanceof PdError) throw err;
+    throw new PdError("STORAGE", `workdir ${dir}: cannot take ${LOCK_FILE}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function releaser(path: string, fd: number): () => Promise<void> {
+  let released = false;
   return async () => {
-    heldInProcess.delete(path);
-    await unlink(path).catch(() => undefined);
+    if (released) return;
+    released = true;
+    // Unlink while still holding the lock: whoever opened the old file
+    // meanwhile sees that it is no longer `LOCK` and starts over.
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone: nothing to tidy.
+    }
+    closeSync(fd);
   };
 }
