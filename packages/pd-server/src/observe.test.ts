@@ -129,6 +129,7 @@ describe("metrics on the status address", () => {
     expect(sample(m, "pd_storage_log_syncs_total")).toBe(1);
     expect(sample(m, "pd_storage_log_appends_total")).toBe(1);
     expect(sample(m, "pd_scheduler_transfers_in_flight")).toBe(0);
+    expect(sample(m, "pd_storage_compaction_failures_total")).toBe(0);
     expect(m).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
   });
 

@@ -258,3 +258,23 @@ describe("pd-server over gRPC", () => {
     await expect(store.appendRegionEdits([])).rejects.toThrow();
   });
 });
+
+describe("pd-server on a workdir with bounded records", () => {
+  it("answers INVALID_ARGUMENT for a region too large to store, writes nothing, and keeps serving", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pd-server-limit-"));
+    dirs.push(dir);
+    const store = await openLocalFileStore({ dir, maxRecordBytes: 64 * 1024 });
+    const { pd } = await start({ store });
+    const bigKey = (c: string) => Buffer.concat([b(c), Buffer.alloc(20_000, 0x61)]);
+    const big: RegionMeta = { ...meta(5n, "", ""), startKey: bigKey("k"), endKey: bigKey("l") };
+    const before = store.stats().appends;
+    const got = await failure(hb(pd, big));
+    expect(got.status).toBe(status.INVALID_ARGUMENT);
+    expect(got.code).toBe("INVALID_ARGUMENT");
+    expect(got.details).toContain("region 5");
+    expect(store.stats().appends).toBe(before);
+    expect((await route(pd, bigKey("k"))).notFound).toBe(true);
+    // A region that fits is stored as usual.
+    expect((await hb(pd, meta(6n, "a", "b"))).accepted).toBe(true);
+  });
+});

@@ -53,6 +53,7 @@ export interface PdMetricsSources {
     readonly logSyncs: number;
     readonly stateWrites: number;
     readonly compactions: number;
+    readonly compactionFailures: number;
     readonly logBytes: number;
     readonly snapshotBytes: number;
   };
@@ -195,6 +196,12 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
     );
     sampledCounter(registry, "pd_storage_state_writes_total", "Allocator state files written.", () => stats().stateWrites);
     sampledCounter(registry, "pd_storage_compactions_total", "Edit-log compactions into a snapshot.", () => stats().compactions);
+    sampledCounter(
+      registry,
+      "pd_storage_compaction_failures_total",
+      "Edit-log compactions that failed (each is retried with back-off; the log grows meanwhile).",
+      () => stats().compactionFailures,
+    );
     new Gauge({
       name: "pd_storage_log_bytes",
       help: "Size of the live edit log.",
