@@ -1,6 +1,9 @@
 /**
  * `@nokv/pd-proto`: the generated TypeScript for NoKV's PD wire contract
- * (protobuf package `pb`, service `PD`). Every uint64 is a `bigint`.
+ * (protobuf package `pb`, service `PD`), and beside it the hand-written
+ * edge of the wire: conversion between the messages and the domain types of
+ * `@nokv/pd-model`, and the encoding of PD's error codes as gRPC statuses and
+ * trailers (both directions). Every uint64 is a `bigint`.
  *
  * The code under `./gen/` is produced by `pnpm --filter @nokv/pd-proto generate`
  * from `pb/*.proto`; never edit it by hand.
@@ -49,5 +52,23 @@ export const PROTO_DIR: string = fileURLToPath(new URL("../pb/", import.meta.url
 /** The `.proto` files of the service, relative to {@link PROTO_DIR}. */
 export const PROTO_FILES: readonly string[] = ["pdpb.proto", "metapb.proto"];
 
-/** Largest value a protobuf uint64 can carry: 2^64 - 1. */
-export const MAX_UINT64 = (1n << 64n) - 1n;
+/** Largest value a protobuf uint64 can carry: 2^64 - 1 (defined in `@nokv/pd-model`). */
+export { MAX_UINT64 } from "@nokv/pd-model";
+
+export {
+  bytesToWire,
+  memberToWire,
+  membersFromWire,
+  membersToWire,
+  operationFromWire,
+  operationKindFromWire,
+  operationToWire,
+  regionFromWire,
+  regionToWire,
+  storeStatsFromWire,
+  storeStatsToWire,
+  storeStatusFromWire,
+  storeStatusToWire,
+} from "./contract/convert.js";
+export { decodePdError, encodePdError, grpcStatusOf } from "./contract/status.js";
+export type { DecodedPdError, EncodedPdError } from "./contract/status.js";

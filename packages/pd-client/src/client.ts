@@ -7,15 +7,12 @@ import {
   type ClientUnaryCall,
   type ServiceError,
 } from "@grpc/grpc-js";
-import { PDService } from "@nokv/pd-proto";
+import { bytesToWire as keyToWire, membersFromWire, PDService, storeStatusFromWire } from "@nokv/pd-proto";
 import {
   checkKey,
   checkUint64,
   idRangeFromWire,
-  keyToWire,
-  membersFromWire,
   regionPageFromWire,
-  storeStatusFromWire,
   regionFromWire,
   regionToWire,
   storeHeartbeatFromWire,

@@ -1,10 +1,9 @@
-import { MAX_UINT64, RegionMeta, SchedulerOperationType } from "@nokv/pd-proto";
+import { MAX_UINT64, RegionMeta } from "@nokv/pd-proto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   checkUint64,
   idRangeFromWire,
-  operationFromWire,
   regionFromWire,
   regionToWire,
   storeStatsToWire,
@@ -51,15 +50,6 @@ describe("convert", () => {
     for (const ok of [0n, 2n ** 53n + 1n, MAX_UINT64]) expect(checkUint64("id", ok)).toBe(ok);
     expect(() => storeStatsToWire({ storeId: 2n ** 64n })).toThrow(/storeId/);
     expect(storeStatsToWire({ storeId: 3n })).toEqual({ storeId: 3n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n });
-  });
-
-  it("maps operation types, unknown numbers included", () => {
-    const op = { regionId: 1n, sourcePeerId: 2n, targetPeerId: 3n };
-    expect(operationFromWire({ ...op, type: SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER }).kind).toBe(
-      "leader-transfer",
-    );
-    expect(operationFromWire({ ...op, type: SchedulerOperationType.SCHEDULER_OPERATION_TYPE_NONE }).kind).toBe("none");
-    expect(operationFromWire({ ...op, type: 7 as SchedulerOperationType }).kind).toBe("unknown");
   });
 
   it("checks that a run answer grants what was asked and stays in uint64", () => {

@@ -1,40 +1,28 @@
 /**
- * The one place where wire messages of `@nokv/pd-proto` become the client's
- * domain types and back. Inputs are checked here so that a bad argument fails
- * as an `INVALID_ARGUMENT` {@link PdClientError} before any RPC, instead of as
- * an encoder exception inside grpc-js.
+ * What the client adds to `@nokv/pd-proto`'s wire ↔ domain conversion:
+ * inputs are checked here so that a bad argument fails as an
+ * `INVALID_ARGUMENT` {@link PdClientError} before any RPC, instead of as an
+ * encoder exception inside grpc-js; answers are checked against what was
+ * asked; decoded keys are copied, since regions outlive the message in the
+ * route cache.
  */
+import { status as GrpcStatus } from "@grpc/grpc-js";
+import { cloneRegion, MAX_UINT64, type Region } from "@nokv/pd-model";
 import {
-  MAX_UINT64,
-  SchedulerOperationType,
   type AllocIDResponse,
-  type GetMembersResponse,
+  bytesToWire,
   type ListRegionsResponse,
-  type Member,
+  operationFromWire,
   type RegionMeta,
-  StoreLiveness as WireStoreLiveness,
-  type StoreStatus as WireStoreStatus,
-  type SchedulerOperation as WireSchedulerOperation,
+  regionFromWire as regionViewFromWire,
+  regionToWire as regionToWireUnchecked,
   type StoreHeartbeatRequest,
   type StoreHeartbeatResponse,
+  storeStatsToWire as storeStatsToWireUnchecked,
   type TsoResponse,
 } from "@nokv/pd-proto";
-import { PdClientError, invalidArgument } from "./errors.js";
-import { status as GrpcStatus } from "@grpc/grpc-js";
-import type {
-  IdRange,
-  PdMember,
-  PdMembers,
-  Region,
-  RegionPage,
-  StoreLiveness,
-  StoreStatus,
-  SchedulerOperation,
-  SchedulerOperationKind,
-  StoreHeartbeatResult,
-  StoreStats,
-  TimestampRange,
-} from "./types.js";
+import { invalidArgument, PdClientError } from "./errors.js";
+import type { IdRange, RegionPage, StoreHeartbeatResult, StoreStats, TimestampRange } from "./types.js";
 
 /** Throws `INVALID_ARGUMENT` unless `value` is a bigint in `[0, 2^64)`. */
 export function checkUint64(name: string, value: unknown): bigint {
@@ -55,28 +43,9 @@ export function checkKey(name: string, value: unknown): Uint8Array {
   return value;
 }
 
-/** A `Buffer` view of `bytes` for the encoder, without copying. */
-export function keyToWire(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/**
- * A detached copy of wire bytes: decoded `Buffer`s are views into the
- * received message, and regions outlive it in the route cache.
- */
-function keyFromWire(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(bytes);
-}
-
-/** Wire `RegionMeta` → domain {@link Region}. */
+/** Wire `RegionMeta` → a {@link Region} that owns its key bytes. */
 export function regionFromWire(meta: RegionMeta): Region {
-  return {
-    id: meta.id,
-    startKey: keyFromWire(meta.startKey),
-    endKey: keyFromWire(meta.endKey),
-    epoch: { version: meta.epochVersion, confVersion: meta.epochConfVersion },
-    peers: meta.peers.map((p) => ({ storeId: p.storeId, peerId: p.peerId })),
-  };
+  return cloneRegion(regionViewFromWire(meta));
 }
 
 /** Domain {@link Region} → wire `RegionMeta`, checking every field. */
@@ -85,51 +54,31 @@ export function regionToWire(region: Region): RegionMeta {
   const epoch = region.epoch as Region["epoch"] | undefined;
   if (typeof epoch !== "object" || epoch === null) throw invalidArgument("region.epoch must be an object");
   const peers = (region.peers as Region["peers"] | undefined) ?? [];
-  return {
+  return regionToWireUnchecked({
     id: checkUint64("region.id", region.id),
-    startKey: keyToWire(checkKey("region.startKey", region.startKey)),
-    endKey: keyToWire(checkKey("region.endKey", region.endKey)),
-    epochVersion: checkUint64("region.epoch.version", epoch.version),
-    epochConfVersion: checkUint64("region.epoch.confVersion", epoch.confVersion),
+    startKey: checkKey("region.startKey", region.startKey),
+    endKey: checkKey("region.endKey", region.endKey),
+    epoch: {
+      version: checkUint64("region.epoch.version", epoch.version),
+      confVersion: checkUint64("region.epoch.confVersion", epoch.confVersion),
+    },
     peers: peers.map((p, i) => ({
       storeId: checkUint64(`region.peers[${i}].storeId`, p.storeId),
       peerId: checkUint64(`region.peers[${i}].peerId`, p.peerId),
     })),
-  };
+  });
 }
 
 /** Domain {@link StoreStats} → wire request; absent counters are `0n`. */
 export function storeStatsToWire(stats: StoreStats): StoreHeartbeatRequest {
   if (typeof stats !== "object" || stats === null) throw invalidArgument("store stats must be an object");
-  return {
+  return storeStatsToWireUnchecked({
     storeId: checkUint64("storeId", stats.storeId),
     regionNum: checkUint64("regionNum", stats.regionNum ?? 0n),
     leaderNum: checkUint64("leaderNum", stats.leaderNum ?? 0n),
     capacity: checkUint64("capacity", stats.capacity ?? 0n),
     available: checkUint64("available", stats.available ?? 0n),
-  };
-}
-
-function operationKind(type: SchedulerOperationType): SchedulerOperationKind {
-  switch (type) {
-    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_NONE:
-      return "none";
-    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER:
-      return "leader-transfer";
-    default:
-      // UNRECOGNIZED and any number a newer PD may send.
-      return "unknown";
-  }
-}
-
-/** Wire `SchedulerOperation` → domain, unvalidated (see {@link SchedulerOperation}). */
-export function operationFromWire(op: WireSchedulerOperation): SchedulerOperation {
-  return {
-    kind: operationKind(op.type),
-    regionId: op.regionId,
-    sourcePeerId: op.sourcePeerId,
-    targetPeerId: op.targetPeerId,
-  };
+  });
 }
 
 /** Wire `StoreHeartbeatResponse` → {@link StoreHeartbeatResult}. */
@@ -173,36 +122,11 @@ export function timestampRangeFromWire(res: TsoResponse, requested: bigint): Tim
   return { first: res.timestamp, count: runFromWire("Tso", res.timestamp, res.count, requested) };
 }
 
-const LIVENESS: Record<number, StoreLiveness> = {
-  [WireStoreLiveness.STORE_LIVENESS_UP]: "up",
-  [WireStoreLiveness.STORE_LIVENESS_DISCONNECTED]: "disconnected",
-  [WireStoreLiveness.STORE_LIVENESS_DOWN]: "down",
-};
-
-/** Wire `StoreStatus` → domain. */
-export function storeStatusFromWire(s: WireStoreStatus): StoreStatus {
-  return {
-    storeId: s.storeId,
-    regionNum: s.regionNum,
-    leaderNum: s.leaderNum,
-    capacity: s.capacity,
-    available: s.available,
-    lastHeartbeatMs: s.lastHeartbeatMs,
-    liveness: LIVENESS[s.liveness] ?? "unknown",
-  };
-}
-
 /** Wire `ListRegionsResponse` → a page of domain regions. */
 export function regionPageFromWire(res: ListRegionsResponse): RegionPage {
   return {
     regions: res.regions.map(regionFromWire),
-    nextStartKey: res.hasMore ? keyFromWire(res.nextStartKey) : undefined,
+    nextStartKey: res.hasMore ? new Uint8Array(res.nextStartKey) : undefined,
   };
 }
 
-const memberFromWire = (m: Member): PdMember => ({ name: m.name, advertiseAddr: m.advertiseAddr, isLeader: m.isLeader });
-
-/** Wire `GetMembersResponse` → domain. */
-export function membersFromWire(res: GetMembersResponse): PdMembers {
-  return { members: res.members.map(memberFromWire), leader: res.leader === undefined ? undefined : memberFromWire(res.leader) };
-}

@@ -1,4 +1,6 @@
 import { Metadata, status, type ServiceError } from "@grpc/grpc-js";
+import { PD_ERROR_CODES } from "@nokv/pd-model";
+import { encodePdError } from "@nokv/pd-proto";
 import { describe, expect, it } from "vitest";
 import { PD_SERVER_ERROR_CODES, PdClientError, codeFromStatus, fromServiceError, isRetryableStatus } from "./errors.js";
 
@@ -23,6 +25,19 @@ describe("fromServiceError", () => {
     expect(err.endpoint).toBe("h:1");
     expect(err.message).toContain("h:1");
     expect(err.cause).toBeInstanceOf(Error);
+  });
+
+  it("decodes every code the server can encode, PERMISSION_DENIED included, with the server's status", () => {
+    // The server encodes from @nokv/pd-model's list: a code the client could not decode would fail here.
+    for (const code of PD_ERROR_CODES) {
+      const sent = encodePdError(code, "why", "10.0.0.9:2379");
+      const err = fromServiceError(Object.assign(new Error("x"), { code: sent.code, details: sent.details, metadata: sent.metadata }), "Tso", "h:1");
+      expect(err.code, code).toBe(code);
+      expect(err.status, code).toBe(sent.code);
+      if (code === "NOT_LEADER") expect(err.leaderAddr).toBe("10.0.0.9:2379");
+    }
+    // And without the trailer (a proxy), a refused certificate is still PERMISSION_DENIED, not INTERNAL.
+    expect(fromServiceError(serviceError(status.PERMISSION_DENIED), "Tso", "h:1").code).toBe("PERMISSION_DENIED");
   });
 
   it("passes every server code through", () => {

@@ -1,26 +1,16 @@
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
-
-/** Trailing-metadata key that carries PD's stable error code. */
-export const PD_ERROR_CODE_KEY = "pd-error-code";
-/** Trailing-metadata key that names the PD leader on a `NOT_LEADER` error. */
-export const PD_LEADER_ADDR_KEY = "pd-leader-addr";
+import { PD_ERROR_CODES, type PdErrorCode as PdServerErrorCode } from "@nokv/pd-model";
+import { decodePdError } from "@nokv/pd-proto";
 
 /**
- * The stable error codes PD puts in the `pd-error-code` trailing metadata.
+ * The stable error codes PD puts in the `pd-error-code` trailing metadata:
+ * `@nokv/pd-model`'s list, the same one the server encodes from, so every
+ * code the server can send is one the client decodes.
  */
-export const PD_SERVER_ERROR_CODES = [
-  "INVALID_ARGUMENT",
-  "STALE_EPOCH",
-  "RANGE_OVERLAP",
-  "ALLOCATOR_EXHAUSTED",
-  "STORAGE",
-  "NOT_LEADER",
-  "UNAVAILABLE",
-  "INTERNAL",
-] as const;
+export const PD_SERVER_ERROR_CODES: readonly PdServerErrorCode[] = PD_ERROR_CODES;
 
 /** One of {@link PD_SERVER_ERROR_CODES}. */
-export type PdServerErrorCode = (typeof PD_SERVER_ERROR_CODES)[number];
+export type { PdServerErrorCode };
 
 /**
  * The `code` of a {@link PdClientError}: a server code, or one the client
@@ -80,8 +70,6 @@ export class PdClientError extends Error {
   }
 }
 
-const serverCodes: ReadonlySet<string> = new Set(PD_SERVER_ERROR_CODES);
-
 /** Statuses worth retrying: the request was not, or may safely again be, processed. */
 export function isRetryableStatus(status: GrpcStatus): boolean {
   return (
@@ -108,16 +96,11 @@ export function codeFromStatus(status: GrpcStatus): PdErrorCode {
       return "DEADLINE_EXCEEDED";
     case GrpcStatus.CANCELLED:
       return "CANCELLED";
+    case GrpcStatus.PERMISSION_DENIED:
+      return "PERMISSION_DENIED";
     default:
       return "INTERNAL";
   }
-}
-
-function firstString(err: ServiceError, key: string): string | undefined {
-  const values = err.metadata?.get(key);
-  const value = values?.[0];
-  if (value === undefined) return undefined;
-  return typeof value === "string" ? value : value.toString("utf8");
 }
 
 /**
@@ -126,11 +109,9 @@ function firstString(err: ServiceError, key: string): string | undefined {
  * newer PD) falls back to the code derived from the status.
  */
 export function fromServiceError(err: ServiceError, method: string, endpoint: string): PdClientError {
-  const status = err.code as GrpcStatus;
-  const trailer = firstString(err, PD_ERROR_CODE_KEY);
-  const code: PdErrorCode =
-    trailer !== undefined && serverCodes.has(trailer) ? (trailer as PdServerErrorCode) : codeFromStatus(status);
-  const leaderAddr = code === "NOT_LEADER" ? firstString(err, PD_LEADER_ADDR_KEY) : undefined;
+  const decoded = decodePdError(err);
+  const status = decoded.status;
+  const code: PdErrorCode = decoded.code ?? codeFromStatus(status);
   const statusName = GrpcStatus[status] ?? String(status);
   const details = err.details ? `: ${err.details}` : "";
   return new PdClientError(`pd ${method} at ${endpoint} failed with ${statusName} (${code})${details}`, {
@@ -139,7 +120,7 @@ export function fromServiceError(err: ServiceError, method: string, endpoint: st
     retryable: isRetryableStatus(status),
     method,
     endpoint,
-    leaderAddr,
+    leaderAddr: decoded.leaderAddr,
     cause: err,
   });
 }

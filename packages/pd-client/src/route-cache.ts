@@ -1,4 +1,6 @@
-import type { Region } from "./types.js";
+import { compareKeys as compare, rangesOverlap as overlaps, type Region, regionContains } from "@nokv/pd-model";
+
+export { regionContains };
 
 /** Route-cache settings of a client. */
 export interface RouteCacheOptions {
@@ -14,13 +16,6 @@ export interface RouteCacheOptions {
 interface Entry {
   readonly region: Region;
   readonly expiresAtMs: number;
-}
-
-const compare = (a: Uint8Array, b: Uint8Array): number => Buffer.compare(a, b);
-
-/** Whether `key` lies in `[region.startKey, region.endKey)`; empty end = +infinity. */
-export function regionContains(region: Region, key: Uint8Array): boolean {
-  return compare(region.startKey, key) <= 0 && (region.endKey.length === 0 || compare(key, region.endKey) < 0);
 }
 
 /**
@@ -178,8 +173,3 @@ export class RouteCache {
   }
 }
 
-function overlaps(a: Region, b: Region): boolean {
-  const aBeforeBEnd = b.endKey.length === 0 || compare(a.startKey, b.endKey) < 0;
-  const bBeforeAEnd = a.endKey.length === 0 || compare(b.startKey, a.endKey) < 0;
-  return aBeforeBEnd && bBeforeAEnd;
-}

@@ -1,7 +1,8 @@
+import { MAX_TSO_COUNT } from "@nokv/pd-model";
 import type { TimestampRange } from "./types.js";
 
 /** The server's limit for one `Tso` call: 2^18 timestamps. */
-export const MAX_TSO_BATCH = 1 << 18;
+export const MAX_TSO_BATCH = Number(MAX_TSO_COUNT);
 
 /**
  * Sends one batch: asks PD for `count` consecutive timestamps before the

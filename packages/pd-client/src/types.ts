@@ -1,71 +1,34 @@
 /**
- * Domain types of `@nokv/pd-client`. They are the client's own: no protobuf
- * class leaks through the public API, and `src/convert.ts` is the only place
- * that maps between these and the wire messages of `@nokv/pd-proto`.
+ * Types of `@nokv/pd-client`'s API. The domain types (regions, stores,
+ * members, operations) are `@nokv/pd-model`'s, re-exported so gateways need
+ * only this package; no protobuf class leaks through the public API.
  *
  * Every uint64 of the wire (ids, epochs, counts, timestamps) is a `bigint`;
- * keys are `Uint8Array`.
+ * keys are `Uint8Array`. Regions returned by the client may be shared with
+ * its route cache: treat them (and their key bytes) as immutable.
  */
+
+import type { Region, SchedulerOperation, StoreStats as DomainStoreStats } from "@nokv/pd-model";
+
+export type {
+  PdMember,
+  PdMembers,
+  Region,
+  RegionEpoch,
+  RegionPeer,
+  SchedulerOperation,
+  SchedulerOperationKind,
+  StoreLiveness,
+  StoreStatus,
+} from "@nokv/pd-model";
 
 /**
- * The epoch of a region. `version` grows on every split or merge,
- * `confVersion` on every membership change. PD compares each field on its own.
+ * What a store reports in a store heartbeat (the domain's `StoreStats`,
+ * with the counters optional: they default to `0n`). `storeId` must be
+ * non-zero (PD answers `INVALID_ARGUMENT` otherwise). `capacity` and
+ * `available` are in bytes.
  */
-export interface RegionEpoch {
-  readonly version: bigint;
-  readonly confVersion: bigint;
-}
-
-/** One replica of a region: the store that holds it and the peer's id. */
-export interface RegionPeer {
-  readonly storeId: bigint;
-  readonly peerId: bigint;
-}
-
-/**
- * A region: the key range `[startKey, endKey)` and its replicas.
- *
- * An empty `startKey` is -infinity and an empty `endKey` is +infinity.
- * Regions returned by the client may be shared with its route cache: treat
- * them (and their key bytes) as immutable.
- */
-export interface Region {
-  readonly id: bigint;
-  readonly startKey: Uint8Array;
-  readonly endKey: Uint8Array;
-  readonly epoch: RegionEpoch;
-  readonly peers: readonly RegionPeer[];
-}
-
-/**
- * What a store reports in a store heartbeat. `storeId` must be non-zero (PD
- * answers `INVALID_ARGUMENT` otherwise); the counters default to `0n`.
- * `capacity` and `available` are in bytes.
- */
-export interface StoreStats {
-  readonly storeId: bigint;
-  readonly regionNum?: bigint;
-  readonly leaderNum?: bigint;
-  readonly capacity?: bigint;
-  readonly available?: bigint;
-}
-
-/**
- * The kind of a scheduler operation. `"unknown"` stands for any value this
- * client does not know (a newer PD): callers should ignore such operations.
- */
-export type SchedulerOperationKind = "none" | "leader-transfer" | "unknown";
-
-/**
- * An operation PD asks a store to carry out, as PD sent it: the client does
- * not validate it (the store-side adapter does).
- */
-export interface SchedulerOperation {
-  readonly kind: SchedulerOperationKind;
-  readonly regionId: bigint;
-  readonly sourcePeerId: bigint;
-  readonly targetPeerId: bigint;
-}
+export type StoreStats = Pick<DomainStoreStats, "storeId"> & Partial<Omit<DomainStoreStats, "storeId">>;
 
 /** PD's answer to a store heartbeat. */
 export interface StoreHeartbeatResult {
@@ -145,25 +108,6 @@ export interface PdClientStats {
   readonly routeCacheSize: number;
 }
 
-/**
- * Liveness of a store as PD sees it, from the time since its last heartbeat:
- * `disconnected` after 20 s, `down` after 30 min by default. `"unknown"`
- * stands for a value this client does not know.
- */
-export type StoreLiveness = "up" | "disconnected" | "down" | "unknown";
-
-/** A store as PD knows it (`listStores`). `capacity` and `available` are in bytes. */
-export interface StoreStatus {
-  readonly storeId: bigint;
-  readonly regionNum: bigint;
-  readonly leaderNum: bigint;
-  readonly capacity: bigint;
-  readonly available: bigint;
-  /** Unix time of the last heartbeat, in milliseconds. */
-  readonly lastHeartbeatMs: bigint;
-  readonly liveness: StoreLiveness;
-}
-
 /** Options of {@link PdClient.listRegions}. */
 export interface ListRegionsOptions extends PdCallOptions {
   /** Start from the region holding this key. Default: the first region. */
@@ -177,20 +121,6 @@ export interface RegionPage {
   readonly regions: readonly Region[];
   /** Where the next page starts, when more regions follow. */
   readonly nextStartKey: Uint8Array | undefined;
-}
-
-/** One PD member (`getMembers`). */
-export interface PdMember {
-  readonly name: string;
-  /** The address clients dial for this member. */
-  readonly advertiseAddr: string;
-  readonly isLeader: boolean;
-}
-
-/** PD's members and the leader, if one is elected. */
-export interface PdMembers {
-  readonly members: readonly PdMember[];
-  readonly leader: PdMember | undefined;
 }
 
 /** The serving status of the standard gRPC health service (`grpc.health.v1`). */

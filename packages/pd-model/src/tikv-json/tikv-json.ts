@@ -1,0 +1,88 @@
+import type { PdMember } from "../member/member.js";
+import { toHex } from "../region/keys.js";
+import type { Region } from "../region/region.js";
+import type { StoreLiveness, StoreStatus } from "../store/store.js";
+
+// PD's JSON shapes, modelled on TiKV PD's `/pd/api/v1`, shared by the status
+// server's API and `pd-cli … --format json`. Every uint64 is a decimal
+// string (JSON numbers cannot hold them exactly); keys are upper-case hex,
+// as TiKV's API prints them, "" for the empty key.
+
+/** A key as TiKV's API prints it: upper-case hex of its bytes; `""` for the empty key. */
+export function keyToTikvHex(key: Uint8Array): string {
+  return toHex(key).toUpperCase();
+}
+
+/** TiKV's `state_name` of a store, by liveness. */
+export const STORE_STATE_NAMES: Readonly<Record<StoreLiveness, string>> = {
+  up: "Up",
+  disconnected: "Disconnected",
+  down: "Down",
+  unknown: "Unknown",
+};
+
+/** One entry of TiKV's `/stores`: `{store: {id, state_name}, status: {…}}`. */
+export interface TikvStoreJson {
+  readonly store: { readonly id: string; readonly state_name: string };
+  readonly status: {
+    readonly capacity: string;
+    readonly available: string;
+    readonly leader_count: string;
+    readonly region_count: string;
+    readonly last_heartbeat_ts: string;
+    readonly last_heartbeat_ms: string;
+  };
+}
+
+/** TiKV's `/region` answer: `{id, start_key, end_key, epoch: {conf_ver, version}, peers: [{id, store_id}]}`. */
+export interface TikvRegionJson {
+  readonly id: string;
+  readonly start_key: string;
+  readonly end_key: string;
+  readonly epoch: { readonly conf_ver: string; readonly version: string };
+  readonly peers: ReadonlyArray<{ readonly id: string; readonly store_id: string }>;
+}
+
+/** A PD member: `{name, advertise_addr, is_leader}`. */
+export interface TikvMemberJson {
+  readonly name: string;
+  readonly advertise_addr: string;
+  readonly is_leader: boolean;
+}
+
+/** A store in TiKV's `/stores` entry shape. */
+export function storeToTikvJson(s: StoreStatus): TikvStoreJson {
+  return {
+    store: { id: s.storeId.toString(), state_name: STORE_STATE_NAMES[s.liveness] },
+    status: {
+      capacity: s.capacity.toString(),
+      available: s.available.toString(),
+      leader_count: s.leaderNum.toString(),
+      region_count: s.regionNum.toString(),
+      // A wall-clock reading for people: ms since 1970 fit a double exactly for millennia.
+      last_heartbeat_ts: new Date(Number(s.lastHeartbeatMs)).toISOString(),
+      last_heartbeat_ms: s.lastHeartbeatMs.toString(),
+    },
+  };
+}
+
+/** A region in TiKV's `/region` shape. */
+export function regionToTikvJson(r: Region): TikvRegionJson {
+  return {
+    id: r.id.toString(),
+    start_key: keyToTikvHex(r.startKey),
+    end_key: keyToTikvHex(r.endKey),
+    epoch: { conf_ver: r.epoch.confVersion.toString(), version: r.epoch.version.toString() },
+    peers: r.peers.map((p) => ({ id: p.peerId.toString(), store_id: p.storeId.toString() })),
+  };
+}
+
+/** A member as JSON. */
+export function memberToTikvJson(m: PdMember): TikvMemberJson {
+  return { name: m.name, advertise_addr: m.advertiseAddr, is_leader: m.isLeader };
+}
+
+/** `JSON.stringify` with every bigint written as its decimal string. */
+export function stringifyJson(value: unknown, space?: number): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), space);
+}
