@@ -11,6 +11,7 @@ export {
   cloneRegion,
   formatEpoch,
   formatRange,
+  hasDuplicatePeers,
   rangesOverlap,
   regionContains,
   regionsEqual,
