@@ -89,6 +89,29 @@ describe("pd-server over gRPC", () => {
     expect((await route(pd, "a")).notFound).toBe(true);
   });
 
+  it("accepts the peers a store reports, two on one store included, schedules nothing onto them, and restores them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pd-server-"));
+    dirs.push(dir);
+    const first = await start({ store: await openLocalFileStore({ dir }) });
+    const twoOnOne = { ...meta(1n, "", "m"), peers: [{ storeId: 1n, peerId: 10n }, { storeId: 2n, peerId: 11n }, { storeId: 1n, peerId: 12n }] };
+    const samePeerTwice = { ...meta(2n, "m", ""), peers: [{ storeId: 1n, peerId: 20n }, { storeId: 2n, peerId: 21n }, { storeId: 2n, peerId: 21n }] };
+    expect(await hb(first.pd, twoOnOne)).toEqual({ accepted: true });
+    expect(await hb(first.pd, samePeerTwice)).toEqual({ accepted: true });
+    expect((await route(first.pd, "a")).region).toEqual(twoOnOne);
+    expect((await route(first.pd, "x")).region).toEqual(samePeerTwice);
+    // Store 1 leads everything and store 2 nothing: without the duplicates, a transfer would be planned.
+    const stats = (storeId: bigint, leaderNum: bigint) => ({ storeId, leaderNum, regionNum: 2n, capacity: 100n, available: 50n });
+    await call(first.pd, "storeHeartbeat", stats(2n, 0n));
+    expect(await call(first.pd, "storeHeartbeat", stats(1n, 2n))).toEqual({ accepted: true, operations: [] });
+    await first.server.close();
+
+    const second = await start({ store: await openLocalFileStore({ dir }) });
+    expect(second.server.restored?.regions).toBe(2);
+    expect(second.server.cluster.regions.duplicatePeerRegions).toBe(2);
+    expect((await route(second.pd, "a")).region).toEqual(twoOnOne);
+    expect((await route(second.pd, "x")).region).toEqual(samePeerTwice);
+  });
+
   it("refuses stale heartbeats with FAILED_PRECONDITION and leaves the catalog unchanged", async () => {
     const { pd } = await start();
     await hb(pd, meta(1n, "", "", 3n, 3n));
