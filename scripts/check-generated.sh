@@ -8,4 +8,7 @@ if ! git diff --quiet -- proto/src/gen || [ -n "$(git ls-files --others --exclud
   git status --short -- proto/src/gen >&2
   exit 1
 fi
+# The decoders must carry the strict-decode rewrite (merge, malformed tags refused),
+# even if someone regenerated and committed without it.
+node proto/scripts/strict-decode.mjs --check proto/src/gen
 echo "check-generated: proto/src/gen is up to date"

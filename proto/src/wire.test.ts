@@ -2,16 +2,20 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   AllocIDResponse,
+  GetMembersResponse,
   GetRegionByKeyResponse,
   MAX_UINT64,
   PDService,
+  RegionHeartbeatRequest,
   RegionMeta,
   StoreHeartbeatResponse,
   SchedulerOperationType,
+  TsoRequest,
   TsoResponse,
 } from "./index.js";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+const bytes = (h: string) => Buffer.from(h.replace(/\s+/g, ""), "hex");
 
 describe("wire contract", () => {
   it("uses the method paths of service pb.PD", () => {
@@ -73,3 +77,79 @@ describe("wire contract", () => {
     );
   });
 });
+
+describe("decoding as protobuf specifies", () => {
+  // RegionHeartbeatRequest.region (field 1, wire type 2) sent twice, hand-built:
+  //   0a 0b | 08 07 (id 7) 12 01 61 (start "a") 32 04 08 01 10 46 (peer 1:70)
+  //   0a 0d | 1a 01 6d (end "m") 20 02 (version 2) 08 08 (id 8) 32 04 08 02 10 47 (peer 2:71)
+  const TWICE = bytes("0a0b 0807 120161 3204 0801 1046" + "0a0d 1a016d 2002 0808 3204 0802 1047");
+
+  it("merges a repeated singular message field: later scalars win, repeated fields append, absent fields stay", () => {
+    expect(RegionHeartbeatRequest.decode(TWICE).region).toEqual({
+      id: 8n,
+      startKey: Buffer.from("a"),
+      endKey: Buffer.from("m"),
+      epochVersion: 2n,
+      epochConfVersion: 0n,
+      peers: [
+        { storeId: 1n, peerId: 70n },
+        { storeId: 2n, peerId: 71n },
+      ],
+    });
+    // GetMembersResponse.leader (field 2) twice: the name of the first, the address of the second.
+    const leader = GetMembersResponse.decode(bytes("1203 0a0161" + "1203 120162")).leader;
+    expect(leader).toEqual({ name: "a", advertiseAddr: "b", isLeader: false });
+  });
+
+  it("decodes two concatenated encodings as their protobuf merge (property)", () => {
+    const id = fc.bigInt({ min: 0n, max: MAX_UINT64 });
+    const key = fc.uint8Array({ maxLength: 4 }).map((b) => Buffer.from(b));
+    const meta = fc.record({
+      id,
+      startKey: key,
+      endKey: key,
+      epochVersion: id,
+      epochConfVersion: id,
+      peers: fc.array(fc.record({ storeId: id, peerId: id }), { maxLength: 3 }),
+    });
+    fc.assert(
+      fc.property(meta, meta, (a, b) => {
+        const wire = Buffer.concat([RegionHeartbeatRequest.encode({ region: a }).finish(), RegionHeartbeatRequest.encode({ region: b }).finish()]);
+        // proto3 leaves zero scalars and empty bytes off the wire, so "present in b" means "not the default".
+        const pick = <T>(x: T, y: T, isDefault: (v: T) => boolean) => (isDefault(y) ? x : y);
+        const zero = (v: bigint) => v === 0n;
+        const empty = (v: Buffer) => v.length === 0;
+        expect(RegionHeartbeatRequest.decode(wire).region).toEqual({
+          id: pick(a.id, b.id, zero),
+          startKey: pick(a.startKey, b.startKey, empty),
+          endKey: pick(a.endKey, b.endKey, empty),
+          epochVersion: pick(a.epochVersion, b.epochVersion, zero),
+          epochConfVersion: pick(a.epochConfVersion, b.epochConfVersion, zero),
+          peers: [...a.peers, ...b.peers],
+        });
+      }),
+    );
+  });
+
+  it.each([
+    ["field tag 0 at the top", "00"],
+    ["field tag 0 after a field", "0a020801 00"],
+    ["field tag 0 inside the sub-message", "0a03 0801 00"],
+    ["field number 0 with another wire type", "0201 00"],
+    ["an end-group tag at the top", "0c"],
+    ["an end-group tag inside the sub-message", "0a03 0801 0c"],
+    ["an end-group tag that closes another field's group", "4b 54"],
+    ["a group that is never closed", "4b 0801"],
+    ["a sub-message whose last field runs past its length", "0a02 1205 6162636465"],
+    ["wire type 6", "0e"],
+  ])("refuses %s", (_name, h) => {
+    expect(() => RegionHeartbeatRequest.decode(bytes(h))).toThrow();
+  });
+
+  it("still skips unknown fields, unknown groups and known fields of another wire type, as Go does", () => {
+    // field 9 as a group (4b … 4c), field 10 as a varint, field 1 (count) as bytes: all unknown to TsoRequest.
+    expect(TsoRequest.decode(bytes("4b 0801 4c 5005 0a0100 0803"))).toEqual({ count: 3n });
+    expect(RegionHeartbeatRequest.decode(bytes("0a02 0807")).region?.id).toBe(7n);
+  });
+});
+

@@ -1,3 +1,4 @@
+import type { ConfigWarning } from "@nokv/nokv-config";
 import { Command, CommanderError, Option } from "commander";
 import type { Logger } from "pino";
 import { addClientFlags, type ClientFlags } from "./commands/client-options.js";
@@ -70,6 +71,8 @@ function oneLine(err: unknown): string {
  */
 export async function main(argv: readonly string[], io: CliIo = defaultIo): Promise<number> {
   let running: Promise<number> | undefined;
+  // What NoKV's Go nokv-config accepts does not stop pd-cli: such problems are one stderr line each.
+  const configWarning = (w: ConfigWarning) => io.stderr(`pd-cli: warning: ${w.message}`);
   const program = new Command("pd-cli")
     .description("Run and inspect NoKV's placement driver (PD).")
     .exitOverride()
@@ -132,7 +135,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       process.on("SIGTERM", onSignal);
       let server: Awaited<ReturnType<typeof startPd>>;
       try {
-        server = await startPd(opts, log, io.stdout);
+        server = await startPd(opts, log, io.stdout, configWarning);
       } catch (err) {
         detach();
         throw err;
@@ -171,7 +174,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     });
 
   inspect(program.command("stores").description("List the stores PD knows, with stats and liveness."), (f) =>
-    withClient(f, (c) => storesVerb(c, f)),
+    withClient(f, (c) => storesVerb(c, f), configWarning),
   );
   inspect<ClientFlags & { limit?: bigint; startKey?: string; hex?: boolean }>(
     program
@@ -180,32 +183,32 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       .option("--limit <n>", "regions per page (default 100, at most 10000)", parseUint64)
       .option("--start-key <key>", "start from the region holding this key")
       .option("--hex", "--start-key is hex"),
-    (f) => withClient(f, (c) => regionsVerb(c, f)),
+    (f) => withClient(f, (c) => regionsVerb(c, f), configWarning),
   );
   const region = program.command("region").description("Show one region, by key or by id.");
   inspect<ClientFlags & { hex?: boolean }>(
     region.command("key").argument("<key>", "a key (text, or hex with --hex)").option("--hex", "the key is hex").description("The region holding a key."),
-    (f, [key]) => withClient(f, (c) => regionVerb(c, f, { key: key! })),
+    (f, [key]) => withClient(f, (c) => regionVerb(c, f, { key: key! }), configWarning),
   );
   inspect(
     region
       .command("id")
       .argument("<id>", "region id")
       .description("The region with this id."),
-    (f, [id]) => withClient(f, (c) => regionVerb(c, f, { id: parseRegionId(id!) })),
+    (f, [id]) => withClient(f, (c) => regionVerb(c, f, { id: parseRegionId(id!) }), configWarning),
   );
   inspect(program.command("tso").description("Get a timestamp and print its physical time."), (f) =>
-    withClient(f, (c) => tsoVerb(c, f)),
+    withClient(f, (c) => tsoVerb(c, f), configWarning),
   );
   inspect<ClientFlags & { count: bigint }>(
     program
       .command("alloc-id")
       .description("Reserve ids from PD's allocator (never handed out again).")
       .option("--count <n>", "how many consecutive ids", parseUint64, 1n),
-    (f) => withClient(f, (c) => allocIdVerb(c, f)),
+    (f) => withClient(f, (c) => allocIdVerb(c, f), configWarning),
   );
   inspect(program.command("health").description("Check every PD member's gRPC health (exit 1 unless all serve)."), (f) =>
-    withClient(f, (c) => healthVerb(c, f)),
+    withClient(f, (c) => healthVerb(c, f), configWarning),
   );
 
   try {

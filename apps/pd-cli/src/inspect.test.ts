@@ -163,6 +163,15 @@ describe("pd-cli inspection verbs", () => {
     expect((await run("stores", "--config", cfg, "--scope", "docker")).code).toBe(0);
     expect((await run("stores", "--config", cfg, "--timeout", "500")).code).toBe(1);
     expect((await run("stores", "--config", join(dir, "missing.json"))).err[0]).toMatch(/^pd-cli: .*missing\.json/);
+    // Go's nokv-config accepts an inverted region: it is a warning here too, while a broken PD member list, which the verbs read, is an error.
+    const inverted = join(dir, "inverted.json");
+    writeFileSync(inverted, JSON.stringify({ pd: { addr: server.address }, stores: [{ store_id: 1 }], regions: [{ id: 2, start_key: "m", end_key: "a" }] }));
+    const warned = await run("stores", "--config", inverted);
+    expect(warned.code).toBe(0);
+    expect(warned.err).toEqual(['pd-cli: warning: config: region 2: start_key "m" must be < end_key "a"']);
+    const dupAddrs = join(dir, "dup-addrs.json");
+    writeFileSync(dupAddrs, JSON.stringify({ pd: { addrs: [server.address, server.address] } }));
+    expect((await run("stores", "--config", dupAddrs)).err).toEqual([`pd-cli: config: pd: duplicate address ${JSON.stringify(server.address)} in addrs`]);
     const bad = await run("stores", "--pd", server.address, "--format", "xml");
     expect(bad.code).not.toBe(0);
     expect(bad.err).toHaveLength(1);

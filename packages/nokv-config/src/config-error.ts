@@ -6,8 +6,10 @@
  * - `MALFORMED_JSON`: the file is not valid JSON.
  * - `SCHEMA`: a field has the wrong JSON type, or an id is not an unsigned
  *   64-bit integer.
- * - `INVALID_CONFIG`: the file parses but breaks an invariant (duplicate or
- *   zero ids, a peer on an unknown store, a template without `{id}`, ...).
+ * - `INVALID_CONFIG`: the file parses but breaks a rule NoKV's Go
+ *   `nokv-config` enforces (a zero or duplicate store id, a zero region or
+ *   peer id, a peer or leader on an unknown store, a template without
+ *   `{id}`), or a warning of a section the caller reads strictly.
  * - `INVALID_ARGUMENT`: a caller passed a bad argument (unknown scope, CLI
  *   flag value).
  * - `NOT_FOUND`: the requested entity or value is not in the config (unknown

@@ -18,8 +18,10 @@ export type {
   StoreConfig,
 } from "./raft-config/model.js";
 export { loadConfig } from "./raft-config/load-config.js";
+export type { LoadConfigOptions } from "./raft-config/load-config.js";
 export { parseConfig } from "./raft-config/parse-config.js";
 export { validateConfig } from "./raft-config/validate-config.js";
+export type { ConfigSection, ConfigWarning, ValidateConfigOptions } from "./raft-config/validate-config.js";
 export { stringifyConfig } from "./raft-config/stringify-config.js";
 
 export type { Scope } from "./scope/scope.js";

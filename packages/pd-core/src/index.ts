@@ -12,6 +12,7 @@ export {
   formatEpoch,
   formatRange,
   largestIdIn,
+  hasDuplicatePeers,
   rangesOverlap,
   regionContains,
   regionsEqual,

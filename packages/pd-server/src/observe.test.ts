@@ -133,6 +133,30 @@ describe("metrics on the status address", () => {
     expect(m).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
   });
 
+  it("counts regions that report duplicate peers: each time one appears, and how many there are now", async () => {
+    const { pd, http } = await start();
+    const dup = (id: bigint, conf: bigint, peers: Array<[bigint, bigint]>) => ({
+      ...meta(id, id === 1n ? "" : "m", id === 1n ? "m" : ""),
+      epochConfVersion: conf,
+      peers: peers.map(([storeId, peerId]) => ({ storeId, peerId })),
+    });
+    for (let i = 0; i < 3; i++) await hb(pd, dup(1n, 2n, [[1n, 10n], [1n, 11n]]));
+    await hb(pd, dup(1n, 3n, [[1n, 10n], [1n, 11n], [2n, 12n]]));
+    await hb(pd, dup(2n, 1n, [[1n, 20n], [2n, 21n]]));
+    let m = (await http("/metrics")).text;
+    expect(sample(m, "pd_region_duplicate_peers_total")).toBe(1);
+    expect(sample(m, "pd_regions_duplicate_peers")).toBe(1);
+    await hb(pd, dup(1n, 4n, [[1n, 10n], [2n, 12n]]));
+    m = (await http("/metrics")).text;
+    expect(sample(m, "pd_regions_duplicate_peers")).toBe(0);
+    await hb(pd, dup(1n, 5n, [[2n, 12n], [2n, 13n]]));
+    await hb(pd, dup(2n, 2n, [[1n, 20n], [1n, 20n]]));
+    m = (await http("/metrics")).text;
+    expect(sample(m, "pd_region_duplicate_peers_total")).toBe(3);
+    expect(sample(m, "pd_regions_duplicate_peers")).toBe(2);
+    expect(sample(m, 'pd_heartbeats_total{type="region",result="accepted",reason="none"}')).toBe(8);
+  });
+
   it("records nothing and serves no status port unless asked", async () => {
     const server = await createPdServer({ addr: "127.0.0.1:0", logger: silent });
     servers.push(server);
@@ -381,6 +405,35 @@ describe("structured logs", () => {
     expect(lines.find((l) => l.msg === "heartbeat rejected")).toMatchObject({ method: "RegionHeartbeat", reason: "STALE_EPOCH" });
     const warn = lines.find((l) => String(l.msg).includes("non-loopback"));
     expect(warn).toMatchObject({ level: 40 });
+  });
+});
+
+describe("duplicate peers in the log", () => {
+  it("warns once per region when duplicate peers appear, notes when they are gone, and warns again when they recur", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const { pd } = await start({ logger: pino({ level: "info" }, sink) });
+    const region = (conf: bigint, peers: Array<[bigint, bigint]>) => ({
+      ...meta(7n, "", ""),
+      epochConfVersion: conf,
+      peers: peers.map(([storeId, peerId]) => ({ storeId, peerId })),
+    });
+    const warnings = () => lines.filter((l) => l.msg === "region reports duplicate peers");
+    for (let i = 0; i < 5; i++) await hb(pd, region(2n, [[1n, 70n], [1n, 71n]]));
+    await hb(pd, region(3n, [[1n, 70n], [1n, 71n], [2n, 72n]]));
+    await until(() => warnings().length === 1);
+    expect(warnings()[0]).toMatchObject({ level: 40, regionId: "7", peers: ["1:70", "1:71"] });
+    await hb(pd, region(4n, [[1n, 70n], [2n, 72n]]));
+    await until(() => lines.some((l) => l.msg === "region is back to one peer per store"));
+    expect(warnings()).toHaveLength(1);
+    await hb(pd, region(5n, [[2n, 72n], [2n, 73n]]));
+    await until(() => warnings().length === 2);
+    expect(warnings()).toHaveLength(2);
   });
 });
 

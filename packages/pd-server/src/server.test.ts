@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials, type ServiceError, status } from "@grpc/grpc-js";
+import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { MAX_UINT64, type AllocatorState, type RegionEdit } from "@nokv/pd-core";
 import { PDClient, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
@@ -13,7 +13,7 @@ import { call, failure } from "./testing/grpc-call.js";
 
 const silent = pino({ level: "silent" });
 const servers: PdServer[] = [];
-const clients: PDClient[] = [];
+const clients: Client[] = [];
 const dirs: string[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
@@ -87,6 +87,29 @@ describe("pd-server over gRPC", () => {
     });
     expect(await failure(call(pd, "removeRegion", { regionId: 0n }))).toMatchObject({ status: status.INVALID_ARGUMENT });
     expect((await route(pd, "a")).notFound).toBe(true);
+  });
+
+  it("accepts the peers a store reports, two on one store included, schedules nothing onto them, and restores them", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pd-server-"));
+    dirs.push(dir);
+    const first = await start({ store: await openLocalFileStore({ dir }) });
+    const twoOnOne = { ...meta(1n, "", "m"), peers: [{ storeId: 1n, peerId: 10n }, { storeId: 2n, peerId: 11n }, { storeId: 1n, peerId: 12n }] };
+    const samePeerTwice = { ...meta(2n, "m", ""), peers: [{ storeId: 1n, peerId: 20n }, { storeId: 2n, peerId: 21n }, { storeId: 2n, peerId: 21n }] };
+    expect(await hb(first.pd, twoOnOne)).toEqual({ accepted: true });
+    expect(await hb(first.pd, samePeerTwice)).toEqual({ accepted: true });
+    expect((await route(first.pd, "a")).region).toEqual(twoOnOne);
+    expect((await route(first.pd, "x")).region).toEqual(samePeerTwice);
+    // Store 1 leads everything and store 2 nothing: without the duplicates, a transfer would be planned.
+    const stats = (storeId: bigint, leaderNum: bigint) => ({ storeId, leaderNum, regionNum: 2n, capacity: 100n, available: 50n });
+    await call(first.pd, "storeHeartbeat", stats(2n, 0n));
+    expect(await call(first.pd, "storeHeartbeat", stats(1n, 2n))).toEqual({ accepted: true, operations: [] });
+    await first.server.close();
+
+    const second = await start({ store: await openLocalFileStore({ dir }) });
+    expect(second.server.restored?.regions).toBe(2);
+    expect(second.server.cluster.regions.duplicatePeerRegions).toBe(2);
+    expect((await route(second.pd, "a")).region).toEqual(twoOnOne);
+    expect((await route(second.pd, "x")).region).toEqual(samePeerTwice);
   });
 
   it("refuses stale heartbeats with FAILED_PRECONDITION and leaves the catalog unchanged", async () => {
@@ -249,6 +272,42 @@ describe("pd-server over gRPC", () => {
     expect((await route(second.pd, "x")).region?.id).toBe(2n);
     expect((await allocId(second.pd, 1n)).firstId).toBeGreaterThan(id.firstId + 9n);
     expect((await tso(second.pd, 1n)).timestamp).toBeGreaterThan(ts.timestamp + 9n);
+  });
+
+  it("decodes requests as Go's server does: a repeated region is merged, a field tag 0 is INTERNAL", async () => {
+    const { server, pd } = await start();
+    const raw = new Client(server.address, credentials.createInsecure());
+    clients.push(raw);
+    const send = (method: string, hex: string) =>
+      new Promise<Buffer>((resolve, reject) =>
+        raw.makeUnaryRequest(
+          `/pb.PD/${method}`,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          Buffer.from(hex.replace(/\s+/g, ""), "hex"),
+          new Metadata(),
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        ),
+      );
+    // region sent twice: {id 7, start "a", peer 1:70} then {end "m", version 1, peer 2:71}.
+    expect(await send("RegionHeartbeat", "0a0b 0807 120161 3204 0801 1046" + "0a0b 1a016d 2001 3204 0802 1047")).toEqual(Buffer.from("0801", "hex"));
+    expect((await route(pd, "b")).region).toEqual({
+      id: 7n,
+      startKey: b("a"),
+      endKey: b("m"),
+      epochVersion: 1n,
+      epochConfVersion: 0n,
+      peers: [{ storeId: 1n, peerId: 70n }, { storeId: 2n, peerId: 71n }],
+    });
+    for (const [method, hex] of [["RegionHeartbeat", "0a020807 00"], ["Tso", "0801 00"], ["AllocID", "0c"]] as const) {
+      const err = await send(method, hex).then(
+        () => undefined,
+        (e: ServiceError) => e,
+      );
+      expect(err?.code, `${method} ${hex}`).toBe(status.INTERNAL);
+    }
+    // Nothing of the refused heartbeat was applied.
+    expect((await route(pd, "b")).region?.peers).toHaveLength(2);
   });
 
   it("names the address when it cannot bind, and closes the store", async () => {

@@ -242,7 +242,13 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       const cluster = createCluster({ ...clusterOptions, persistence: observePersistence(store, metrics, log), snapshot });
       restored = { regions: cluster.regions.size, idNext: cluster.ids.next, tsNext: cluster.tso.last + 1n };
       log.info(
-        { storage: store.description, regions: restored.regions, idNext: restored.idNext.toString(), tsNext: restored.tsNext.toString() },
+        {
+          storage: store.description,
+          regions: restored.regions,
+          duplicatePeerRegions: cluster.regions.duplicatePeerRegions,
+          idNext: restored.idNext.toString(),
+          tsNext: restored.tsNext.toString(),
+        },
         "restored",
       );
       lead = createSoloLeadership({ cluster, name, advertiseAddr: () => boundAddr });
@@ -274,7 +280,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const authorize = certificateAuthorizer(options.tls?.allowedCNs);
     server.addService(
       PDService,
-      instrumentHandlers(createPdHandlers({ leadership: lead, log, limits, streams }), {
+      instrumentHandlers(createPdHandlers({ leadership: lead, log, limits, streams, ...(metrics !== undefined && { metrics }) }), {
         limits,
         log,
         ...(metrics !== undefined && { metrics }),

@@ -91,6 +91,28 @@ export function storeContract(h: ContractHarness): void {
       }
     });
 
+    it("keeps peers exactly as reported: two on one store, the same peer twice, in order", async () => {
+      const f = await fresh();
+      const s = await f.open();
+      const odd: Region = {
+        ...testRegion(5n, "a", "b"),
+        peers: [
+          { storeId: 1n, peerId: 51n },
+          { storeId: 2n, peerId: 52n },
+          { storeId: 1n, peerId: 53n },
+          { storeId: 2n, peerId: 52n },
+        ],
+      };
+      await s.appendRegionEdits([{ kind: "put", region: odd }]);
+      expect((await s.load()).regions).toEqual([odd]);
+      await s.close();
+      if (h.durable) {
+        const again = await f.open();
+        expect((await again.load()).regions).toEqual([odd]);
+        await again.close();
+      }
+    });
+
     it("keeps the newest allocator state", async () => {
       const f = await fresh();
       const s = await f.open();

@@ -3,6 +3,7 @@
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
 // source: metapb.proto
+// post-processed by scripts/strict-decode.mjs: decode merges repeated message fields and refuses malformed tags
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -57,7 +58,7 @@ export const RegionPeer: MessageFns<RegionPeer> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegionPeer {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionPeer): RegionPeer {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -66,7 +67,7 @@ export const RegionPeer: MessageFns<RegionPeer> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegionPeer();
+      const message = into ?? createBaseRegionPeer();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -87,10 +88,15 @@ export const RegionPeer: MessageFns<RegionPeer> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -170,7 +176,7 @@ export const RegionMeta: MessageFns<RegionMeta> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegionMeta {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionMeta): RegionMeta {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -179,7 +185,7 @@ export const RegionMeta: MessageFns<RegionMeta> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegionMeta();
+      const message = into ?? createBaseRegionMeta();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -232,10 +238,15 @@ export const RegionMeta: MessageFns<RegionMeta> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -335,7 +346,7 @@ export const RegionEpoch: MessageFns<RegionEpoch> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegionEpoch {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionEpoch): RegionEpoch {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -344,7 +355,7 @@ export const RegionEpoch: MessageFns<RegionEpoch> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegionEpoch();
+      const message = into ?? createBaseRegionEpoch();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -365,10 +376,15 @@ export const RegionEpoch: MessageFns<RegionEpoch> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -427,7 +443,7 @@ function isSet(value: any): boolean {
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: T): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;

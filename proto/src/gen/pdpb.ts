@@ -3,6 +3,7 @@
 //   protoc-gen-ts_proto  v2.18.0
 //   protoc               unknown
 // source: pdpb.proto
+// post-processed by scripts/strict-decode.mjs: decode merges repeated message fields and refuses malformed tags
 
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
@@ -277,7 +278,7 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): StoreHeartbeatRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreHeartbeatRequest): StoreHeartbeatRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -286,7 +287,7 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStoreHeartbeatRequest();
+      const message = into ?? createBaseStoreHeartbeatRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -331,10 +332,15 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -424,7 +430,7 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): SchedulerOperation {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SchedulerOperation): SchedulerOperation {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -433,7 +439,7 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseSchedulerOperation();
+      const message = into ?? createBaseSchedulerOperation();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -470,10 +476,15 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -551,7 +562,7 @@ export const StoreHeartbeatResponse: MessageFns<StoreHeartbeatResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): StoreHeartbeatResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreHeartbeatResponse): StoreHeartbeatResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -560,7 +571,7 @@ export const StoreHeartbeatResponse: MessageFns<StoreHeartbeatResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStoreHeartbeatResponse();
+      const message = into ?? createBaseStoreHeartbeatResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -581,10 +592,15 @@ export const StoreHeartbeatResponse: MessageFns<StoreHeartbeatResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -635,7 +651,7 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegionHeartbeatRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionHeartbeatRequest): RegionHeartbeatRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -644,7 +660,7 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegionHeartbeatRequest();
+      const message = into ?? createBaseRegionHeartbeatRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -653,14 +669,19 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
               break;
             }
 
-            message.region = RegionMeta.decode(reader, reader.uint32());
+            message.region = RegionMeta.decode(reader, reader.uint32(), message.region);
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -704,7 +725,7 @@ export const RegionHeartbeatResponse: MessageFns<RegionHeartbeatResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RegionHeartbeatResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionHeartbeatResponse): RegionHeartbeatResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -713,7 +734,7 @@ export const RegionHeartbeatResponse: MessageFns<RegionHeartbeatResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRegionHeartbeatResponse();
+      const message = into ?? createBaseRegionHeartbeatResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -726,10 +747,15 @@ export const RegionHeartbeatResponse: MessageFns<RegionHeartbeatResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -774,7 +800,7 @@ export const RemoveRegionRequest: MessageFns<RemoveRegionRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRegionRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RemoveRegionRequest): RemoveRegionRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -783,7 +809,7 @@ export const RemoveRegionRequest: MessageFns<RemoveRegionRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRemoveRegionRequest();
+      const message = into ?? createBaseRemoveRegionRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -796,10 +822,15 @@ export const RemoveRegionRequest: MessageFns<RemoveRegionRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -847,7 +878,7 @@ export const RemoveRegionResponse: MessageFns<RemoveRegionResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): RemoveRegionResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RemoveRegionResponse): RemoveRegionResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -856,7 +887,7 @@ export const RemoveRegionResponse: MessageFns<RemoveRegionResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseRemoveRegionResponse();
+      const message = into ?? createBaseRemoveRegionResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -869,10 +900,15 @@ export const RemoveRegionResponse: MessageFns<RemoveRegionResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -914,7 +950,7 @@ export const GetRegionByKeyRequest: MessageFns<GetRegionByKeyRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByKeyRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetRegionByKeyRequest): GetRegionByKeyRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -923,7 +959,7 @@ export const GetRegionByKeyRequest: MessageFns<GetRegionByKeyRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetRegionByKeyRequest();
+      const message = into ?? createBaseGetRegionByKeyRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -936,10 +972,15 @@ export const GetRegionByKeyRequest: MessageFns<GetRegionByKeyRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -984,7 +1025,7 @@ export const GetRegionByKeyResponse: MessageFns<GetRegionByKeyResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByKeyResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetRegionByKeyResponse): GetRegionByKeyResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -993,7 +1034,7 @@ export const GetRegionByKeyResponse: MessageFns<GetRegionByKeyResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetRegionByKeyResponse();
+      const message = into ?? createBaseGetRegionByKeyResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1002,7 +1043,7 @@ export const GetRegionByKeyResponse: MessageFns<GetRegionByKeyResponse> = {
               break;
             }
 
-            message.region = RegionMeta.decode(reader, reader.uint32());
+            message.region = RegionMeta.decode(reader, reader.uint32(), message.region);
             continue;
           }
           case 2: {
@@ -1014,10 +1055,15 @@ export const GetRegionByKeyResponse: MessageFns<GetRegionByKeyResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1075,7 +1121,7 @@ export const AllocIDRequest: MessageFns<AllocIDRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AllocIDRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: AllocIDRequest): AllocIDRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1084,7 +1130,7 @@ export const AllocIDRequest: MessageFns<AllocIDRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAllocIDRequest();
+      const message = into ?? createBaseAllocIDRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1097,10 +1143,15 @@ export const AllocIDRequest: MessageFns<AllocIDRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1151,7 +1202,7 @@ export const AllocIDResponse: MessageFns<AllocIDResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AllocIDResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: AllocIDResponse): AllocIDResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1160,7 +1211,7 @@ export const AllocIDResponse: MessageFns<AllocIDResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAllocIDResponse();
+      const message = into ?? createBaseAllocIDResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1181,10 +1232,15 @@ export const AllocIDResponse: MessageFns<AllocIDResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1236,7 +1292,7 @@ export const TsoRequest: MessageFns<TsoRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TsoRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: TsoRequest): TsoRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1245,7 +1301,7 @@ export const TsoRequest: MessageFns<TsoRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTsoRequest();
+      const message = into ?? createBaseTsoRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1258,10 +1314,15 @@ export const TsoRequest: MessageFns<TsoRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1312,7 +1373,7 @@ export const TsoResponse: MessageFns<TsoResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): TsoResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: TsoResponse): TsoResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1321,7 +1382,7 @@ export const TsoResponse: MessageFns<TsoResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseTsoResponse();
+      const message = into ?? createBaseTsoResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1342,10 +1403,15 @@ export const TsoResponse: MessageFns<TsoResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1400,7 +1466,7 @@ export const Member: MessageFns<Member> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): Member {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: Member): Member {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1409,7 +1475,7 @@ export const Member: MessageFns<Member> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseMember();
+      const message = into ?? createBaseMember();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1438,10 +1504,15 @@ export const Member: MessageFns<Member> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1500,7 +1571,7 @@ export const GetMembersRequest: MessageFns<GetMembersRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetMembersRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetMembersRequest): GetMembersRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1509,15 +1580,20 @@ export const GetMembersRequest: MessageFns<GetMembersRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetMembersRequest();
+      const message = into ?? createBaseGetMembersRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1558,7 +1634,7 @@ export const GetMembersResponse: MessageFns<GetMembersResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetMembersResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetMembersResponse): GetMembersResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1567,7 +1643,7 @@ export const GetMembersResponse: MessageFns<GetMembersResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetMembersResponse();
+      const message = into ?? createBaseGetMembersResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1584,14 +1660,19 @@ export const GetMembersResponse: MessageFns<GetMembersResponse> = {
               break;
             }
 
-            message.leader = Member.decode(reader, reader.uint32());
+            message.leader = Member.decode(reader, reader.uint32(), message.leader);
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1678,7 +1759,7 @@ export const StoreStatus: MessageFns<StoreStatus> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): StoreStatus {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreStatus): StoreStatus {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1687,7 +1768,7 @@ export const StoreStatus: MessageFns<StoreStatus> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseStoreStatus();
+      const message = into ?? createBaseStoreStatus();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1748,10 +1829,15 @@ export const StoreStatus: MessageFns<StoreStatus> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1836,7 +1922,7 @@ export const ListStoresRequest: MessageFns<ListStoresRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListStoresRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListStoresRequest): ListStoresRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1845,15 +1931,20 @@ export const ListStoresRequest: MessageFns<ListStoresRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListStoresRequest();
+      const message = into ?? createBaseListStoresRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1891,7 +1982,7 @@ export const ListStoresResponse: MessageFns<ListStoresResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListStoresResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListStoresResponse): ListStoresResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1900,7 +1991,7 @@ export const ListStoresResponse: MessageFns<ListStoresResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListStoresResponse();
+      const message = into ?? createBaseListStoresResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1913,10 +2004,15 @@ export const ListStoresResponse: MessageFns<ListStoresResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -1966,7 +2062,7 @@ export const ListRegionsRequest: MessageFns<ListRegionsRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListRegionsRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListRegionsRequest): ListRegionsRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1975,7 +2071,7 @@ export const ListRegionsRequest: MessageFns<ListRegionsRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListRegionsRequest();
+      const message = into ?? createBaseListRegionsRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1996,10 +2092,15 @@ export const ListRegionsRequest: MessageFns<ListRegionsRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -2058,7 +2159,7 @@ export const ListRegionsResponse: MessageFns<ListRegionsResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): ListRegionsResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListRegionsResponse): ListRegionsResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2067,7 +2168,7 @@ export const ListRegionsResponse: MessageFns<ListRegionsResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseListRegionsResponse();
+      const message = into ?? createBaseListRegionsResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2096,10 +2197,15 @@ export const ListRegionsResponse: MessageFns<ListRegionsResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -2164,7 +2270,7 @@ export const GetRegionByIdRequest: MessageFns<GetRegionByIdRequest> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByIdRequest {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetRegionByIdRequest): GetRegionByIdRequest {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2173,7 +2279,7 @@ export const GetRegionByIdRequest: MessageFns<GetRegionByIdRequest> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetRegionByIdRequest();
+      const message = into ?? createBaseGetRegionByIdRequest();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2186,10 +2292,15 @@ export const GetRegionByIdRequest: MessageFns<GetRegionByIdRequest> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -2240,7 +2351,7 @@ export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): GetRegionByIdResponse {
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetRegionByIdResponse): GetRegionByIdResponse {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -2249,7 +2360,7 @@ export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseGetRegionByIdResponse();
+      const message = into ?? createBaseGetRegionByIdResponse();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -2258,7 +2369,7 @@ export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
               break;
             }
 
-            message.region = RegionMeta.decode(reader, reader.uint32());
+            message.region = RegionMeta.decode(reader, reader.uint32(), message.region);
             continue;
           }
           case 2: {
@@ -2270,10 +2381,15 @@ export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
             continue;
           }
         }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
         }
-        reader.skip(tag & 7);
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
       }
       return message;
     } finally {
@@ -2646,7 +2762,7 @@ function isSet(value: any): boolean {
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
-  decode(input: BinaryReader | Uint8Array, length?: number): T;
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: T): T;
   fromJSON(object: any): T;
   toJSON(message: T): unknown;
   create(base?: DeepPartial<T>): T;

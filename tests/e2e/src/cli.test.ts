@@ -101,6 +101,23 @@ describe("pd-cli pd: flags and raft_config", () => {
     expect(show(await client.getRegionByKey(key("b")))).toEqual(show(r));
     expect((await client.allocId()).firstId).toBeGreaterThan(before.firstId + 4n);
   });
+
+  it("starts with a config that Go's nokv-config accepts, printing what only PD-lite would check as a warning on stderr", async () => {
+    const dir = await workdir();
+    const configFile = join(dir, "raft_config.json");
+    await writeFile(
+      configFile,
+      JSON.stringify({
+        pd: { addr: "127.0.0.1:0" },
+        stores: [{ store_id: 1, addr: "127.0.0.1:20170" }],
+        regions: [{ id: 2, start_key: "m", end_key: "a", epoch: { version: 1, conf_version: 1 }, peers: [{ store_id: 1, peer_id: 21 }] }],
+      }),
+    );
+    const pd = await startPd(["--config", configFile, "--log-level", "warn"]);
+    expect(pd.addr).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(pd.stderr).toContain('pd-cli: warning: config: region 2: start_key "m" must be < end_key "a"');
+    expect((await newClient(pd).allocId()).count).toBe(1n);
+  });
 });
 
 describe("pd-cli pd: start-up failures", () => {

@@ -1,5 +1,5 @@
 import { access, readFile } from "node:fs/promises";
-import { DEFAULT_CONFIG_FILE, loadConfig, parseScope, resolvePdAddrs } from "@nokv/nokv-config";
+import { type ConfigWarning, DEFAULT_CONFIG_FILE, loadConfig, parseScope, resolvePdAddrs } from "@nokv/nokv-config";
 import { createPdClient, type PdClient, type PdClientTlsOptions } from "@nokv/pd-client";
 import { type Command, Option } from "commander";
 import { parsePositiveInt } from "../flags.js";
@@ -38,9 +38,16 @@ export function addClientFlags(cmd: Command): Command {
  * address(es) for the scope (`--config`, or `./raft_config.example.json` when
  * that file exists); else the default.
  *
+ * A config problem that NoKV's Go `nokv-config` does not check goes to
+ * `onWarning` (default: one `console.warn` line); only a broken PD member
+ * list, which is read here, fails.
+ *
  * @throws ConfigError when an explicitly given config cannot be loaded.
  */
-export async function resolveClientAddr(flags: Pick<ClientFlags, "pd" | "config" | "scope">): Promise<string> {
+export async function resolveClientAddr(
+  flags: Pick<ClientFlags, "pd" | "config" | "scope">,
+  onWarning?: (w: ConfigWarning) => void,
+): Promise<string> {
   const scope = parseScope(flags.scope);
   if (flags.pd !== undefined) return flags.pd;
   let file = flags.config;
@@ -52,7 +59,7 @@ export async function resolveClientAddr(flags: Pick<ClientFlags, "pd" | "config"
     if (!exists) return DEFAULT_PD_ADDR;
     file = DEFAULT_CONFIG_FILE;
   }
-  const addrs = resolvePdAddrs(await loadConfig(file), scope);
+  const addrs = resolvePdAddrs(await loadConfig(file, { strict: ["pd"], ...(onWarning !== undefined && { onWarning }) }), scope);
   return addrs.length > 0 ? addrs.join(",") : DEFAULT_PD_ADDR;
 }
 
@@ -78,8 +85,8 @@ export async function tlsFromFlags(flags: Pick<ClientFlags, "cacert" | "cert" | 
 }
 
 /** A client for an inspection verb: no route cache, no batching, the verb's deadline. */
-export async function clientFromFlags(flags: ClientFlags): Promise<PdClient> {
-  const [addr, tls] = await Promise.all([resolveClientAddr(flags), tlsFromFlags(flags)]);
+export async function clientFromFlags(flags: ClientFlags, onConfigWarning?: (w: ConfigWarning) => void): Promise<PdClient> {
+  const [addr, tls] = await Promise.all([resolveClientAddr(flags, onConfigWarning), tlsFromFlags(flags)]);
   return createPdClient({
     addr,
     timeoutMs: flags.timeout,

@@ -1,3 +1,4 @@
+import type { ConfigWarning } from "@nokv/nokv-config";
 import { decodeTimestamp, type HealthStatus, type PdClient, PdClientError } from "@nokv/pd-client";
 import { type ClientFlags, clientFromFlags } from "./client-options.js";
 import { hexKey, parseKeyArg, regionJson, regionTable, storeJson, storeTable, table, toJson } from "../format.js";
@@ -10,9 +11,16 @@ export interface VerbResult {
 
 const ok = (lines: readonly string[]): VerbResult => ({ lines, exitCode: 0 });
 
-/** Runs `verb` with a client built from the flags, and closes the client. */
-export async function withClient(flags: ClientFlags, verb: (client: PdClient) => Promise<VerbResult>): Promise<VerbResult> {
-  const client = await clientFromFlags(flags);
+/**
+ * Runs `verb` with a client built from the flags, and closes the client.
+ * `onConfigWarning` receives the `--config` problems that do not stop the verb.
+ */
+export async function withClient(
+  flags: ClientFlags,
+  verb: (client: PdClient) => Promise<VerbResult>,
+  onConfigWarning?: (w: ConfigWarning) => void,
+): Promise<VerbResult> {
+  const client = await clientFromFlags(flags, onConfigWarning);
   try {
     return await verb(client);
   } finally {

@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
+import { type ConfigWarning, loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
 import { createPdServer, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
 import {
   createLeaderElection,
@@ -86,11 +86,16 @@ export { DEFAULT_PD_ADDR };
 /**
  * Merges flags with `raft_config.json`: a flag given on the command line
  * wins; otherwise the config's value for the scope; otherwise the default.
+ *
+ * The config fails PD only on what NoKV's Go `nokv-config` validates or on a
+ * broken PD member list (PD reads its address from there); any other
+ * problem (a region with `start_key >= end_key`, ...) goes to `onWarning`
+ * (default: one `console.warn` line).
  */
-export async function resolvePdSettings(opts: PdCommandOptions): Promise<ResolvedPdSettings> {
+export async function resolvePdSettings(opts: PdCommandOptions, onWarning?: (w: ConfigWarning) => void): Promise<ResolvedPdSettings> {
   const scope = parseScope(opts.scope);
   if (opts.config === undefined) return { addr: opts.addr ?? DEFAULT_PD_ADDR, workdir: opts.workdir };
-  const cfg = await loadConfig(opts.config);
+  const cfg = await loadConfig(opts.config, { strict: ["pd"], ...(onWarning !== undefined && { onWarning }) });
   return {
     addr: opts.addr ?? resolvePdAddr(cfg, scope) ?? DEFAULT_PD_ADDR,
     workdir: opts.workdir ?? resolvePdWorkDir(cfg, scope),
@@ -101,9 +106,16 @@ export async function resolvePdSettings(opts: PdCommandOptions): Promise<Resolve
  * Runs `pd-cli pd`: opens the store (`--workdir` → local-file, else memory),
  * starts the server and prints what it restored and where it listens.
  * Resolves with the running server; the caller stops it on a signal.
+ * `onConfigWarning` receives the `--config` problems that do not stop PD
+ * (see {@link resolvePdSettings}).
  */
-export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: string) => void): Promise<PdServer> {
-  const settings = await resolvePdSettings(opts);
+export async function startPd(
+  opts: PdCommandOptions,
+  log: Logger,
+  out: (line: string) => void,
+  onConfigWarning?: (w: ConfigWarning) => void,
+): Promise<PdServer> {
+  const settings = await resolvePdSettings(opts, onConfigWarning);
   const tls = await serverTlsFromFlags(opts);
   if (opts.etcd !== undefined) return startElectedPd(opts, settings, tls, log, out);
   let store: Store;

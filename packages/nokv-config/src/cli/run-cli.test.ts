@@ -226,6 +226,54 @@ describe("nokv-config regions", () => {
   });
 });
 
+describe("nokv-config with a config Go's tool accepts but PD would not", () => {
+  // Region 2 is inverted and region 3 shares a store between two peers: Go's
+  // nokv-config validates neither, so no command may fail on them.
+  const TEXT = JSON.stringify({
+    pd: { addr: "10.0.0.1:2379", work_dir: "/pd" },
+    stores: [{ store_id: 1, addr: "h:1" }, { store_id: 2, addr: "h:2" }],
+    regions: [
+      { id: 1, start_key: "", end_key: "m", epoch: { version: 1, conf_version: 1 }, peers: [{ store_id: 1, peer_id: 11 }], leader_store_id: 1 },
+      { id: 2, start_key: "m", end_key: "a", epoch: { version: 1, conf_version: 1 }, peers: [{ store_id: 2, peer_id: 21 }], leader_store_id: 2 },
+      { id: 3, start_key: "x", end_key: "", epoch: { version: 1, conf_version: 2 }, peers: [{ store_id: 1, peer_id: 31 }, { store_id: 1, peer_id: 32 }], leader_store_id: 1 },
+    ],
+  });
+  const WARNINGS = [
+    'warning: config: region 2: start_key "m" must be < end_key "a"',
+    "warning: config: region 3: peer 32: store 1 already hosts a peer of this region",
+  ];
+  const warned = (command: string) => WARNINGS.map((w) => `nokv-config ${command}: ${w}\n`).join("");
+
+  it.each<[string[], string]>([
+    [["pd", "--field", "addr"], "10.0.0.1:2379\n"],
+    [["pd", "--field", "workdir"], "/pd\n"],
+    [["pd", "--format", "json"], '{"addr":"10.0.0.1:2379","work_dir":"/pd"}\n'],
+    [["stores"], "1 h:1 h:1 h:1 h:1 - -\n2 h:2 h:2 h:2 h:2 - -\n"],
+    [["regions"], "1 - m 1 1 1:11 1\n2 m a 1 1 2:21 2\n3 x - 1 2 1:31,1:32 1\n"],
+  ])("%j prints its usual output and the problems as warnings on stderr", async (args, stdout) => {
+    const path = await configFile(TEXT);
+    expect(await run([...args, "--config", path])).toEqual({ code: 0, stdout, stderr: warned(args[0]!) });
+  });
+
+  it("prints an inverted region in the JSON format too", async () => {
+    const path = await configFile(TEXT);
+    const out = await run(["regions", "--config", path, "--format", "json"]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toContain('{"id":2,"start_key":"m","end_key":"a","epoch":{"version":1,"conf_version":1}');
+    expect(out.stderr).toBe(warned("regions"));
+  });
+
+  it("fails on a broken PD member list only where the PD address is read", async () => {
+    const path = await configFile('{"pd": {"addr": "a:1", "addrs": ["a:1", "a:1"], "work_dir": "/pd"}, "stores": [{"store_id": 1}]}');
+    const problem = 'config: pd: duplicate address "a:1" in addrs';
+    for (const args of [["pd"], ["pd", "--field", "addrs"], ["pd", "--format", "json"]]) {
+      expect(await run([...args, "--config", path])).toEqual({ code: 1, stdout: "", stderr: `nokv-config pd: ${problem}\n` });
+    }
+    expect(await run(["pd", "--field", "workdir", "--config", path])).toEqual({ code: 0, stdout: "/pd\n", stderr: `nokv-config pd: warning: ${problem}\n` });
+    expect(await run(["stores", "--config", path])).toEqual({ code: 0, stdout: "1 - - - - - -\n", stderr: `nokv-config stores: warning: ${problem}\n` });
+  });
+});
+
 describe("nokv-config errors", () => {
   it("reports a missing default config relative to the working directory", async () => {
     const out = await run(["stores"], dir);

@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from "commander";
 import { ConfigError } from "../config-error.js";
 import { writeJson } from "../json/write-json.js";
 import { loadConfig } from "../raft-config/load-config.js";
+import type { RaftConfig } from "../raft-config/model.js";
+import type { ConfigSection } from "../raft-config/validate-config.js";
 import { pdToJson, regionToJson, storeToJson } from "../raft-config/stringify-config.js";
 import { resolvePdAddr, resolvePdAddrs, resolvePdWorkDir } from "../scope/resolve.js";
 import type { Scope } from "../scope/scope.js";
@@ -47,6 +49,13 @@ interface PdOptions extends CommonOptions {
  * - `regions` prints one line per region (see `formatRegionLine`) or the
  *   regions array (json).
  * JSON is one compact line, ids written as exact numbers.
+ *
+ * A command fails only on what NoKV's Go `nokv-config` validates (store ids,
+ * peer ids, references, templates) or on a problem in what it reads (the PD
+ * member lists for `pd`, except `--field workdir`). Anything else this
+ * package checks (e.g. a region with `start_key >= end_key`) is written to
+ * `io.stderr` as `nokv-config <command>: warning: <message>` and the output
+ * is printed as usual, as Go's tool prints it.
  *
  * Nothing is thrown: a failure writes one line `nokv-config <command>:
  * <message>` to `io.stderr` and yields exit code 1. Flag parsing errors and
@@ -141,7 +150,9 @@ async function runPd(opts: PdOptions, io: CliIo): Promise<string> {
   const scope = parseChoice<Scope>(opts.scope, ["host", "docker"], "scope");
   const format = parseFormat(opts.format);
   const field = parseChoice<PdField>(opts.field, ["addr", "addrs", "workdir"], "field");
-  const cfg = await loadConfig(resolve(io.cwd, opts.config));
+  // Every output but the work dir reads the PD member lists, so only that one tolerates a broken list.
+  const readsAddrs = format === "json" || field !== "workdir";
+  const cfg = await load("pd", opts, io, readsAddrs ? ["pd"] : []);
   if (cfg.pd === undefined) throw new ConfigError("NOT_FOUND", "pd block missing from configuration");
   if (format === "json") return `${writeJson(pdToJson(cfg.pd))}\n`;
   let value: string | undefined;
@@ -165,16 +176,25 @@ async function runPd(opts: PdOptions, io: CliIo): Promise<string> {
 
 async function runStores(opts: CommonOptions, io: CliIo): Promise<string> {
   const format = parseFormat(opts.format);
-  const cfg = await loadConfig(resolve(io.cwd, opts.config));
+  const cfg = await load("stores", opts, io, []);
   if (format === "json") return `${writeJson(cfg.stores.map(storeToJson))}\n`;
   return cfg.stores.map((store) => `${formatStoreLine(cfg, store)}\n`).join("");
 }
 
 async function runRegions(opts: CommonOptions, io: CliIo): Promise<string> {
   const format = parseFormat(opts.format);
-  const cfg = await loadConfig(resolve(io.cwd, opts.config));
+  // Go's tool prints the regions as they are, inverted or overlapping: so does this one, with warnings.
+  const cfg = await load("regions", opts, io, []);
   if (format === "json") return `${writeJson(cfg.regions.map(regionToJson))}\n`;
   return cfg.regions.map((region) => `${formatRegionLine(region)}\n`).join("");
+}
+
+/** Loads `--config`, writing each warning to stderr as `nokv-config <command>: warning: …`. */
+function load(command: string, opts: CommonOptions, io: CliIo, strict: readonly ConfigSection[]): Promise<RaftConfig> {
+  return loadConfig(resolve(io.cwd, opts.config), {
+    strict,
+    onWarning: (w) => io.stderr(`nokv-config ${command}: warning: ${w.message}\n`),
+  });
 }
 
 function configOption(): Option {

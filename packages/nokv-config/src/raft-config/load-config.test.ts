@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../config-error.js";
 import { loadConfig } from "./load-config.js";
+import type { ConfigWarning } from "./validate-config.js";
 
 const EXAMPLE = fileURLToPath(new URL("../../raft_config.example.json", import.meta.url));
 
@@ -60,4 +61,18 @@ describe("loadConfig", () => {
     expect(err.code).toBe("INVALID_CONFIG");
     expect(err.message).toBe("config: store 1: duplicate store_id (stores[0] and stores[1])");
   });
+
+  it("loads what Go's nokv-config accepts, handing the rest to onWarning, or rejecting it in a strict section", async () => {
+    const path = join(dir, "inverted.json");
+    await writeFile(path, '{"stores": [{"store_id": 1}], "regions": [{"id": 2, "start_key": "m", "end_key": "a", "peers": [{"store_id": 1, "peer_id": 5}]}]}');
+    const warnings: ConfigWarning[] = [];
+    const cfg = await loadConfig(path, { onWarning: (w) => warnings.push(w) });
+    expect(cfg.regions.map((r) => [r.id, r.startKey, r.endKey])).toEqual([[2n, "m", "a"]]);
+    expect(warnings).toEqual([{ section: "regions", message: 'config: region 2: start_key "m" must be < end_key "a"' }]);
+    await expect(loadConfig(path, { strict: ["regions"], onWarning: () => undefined })).rejects.toMatchObject({
+      code: "INVALID_CONFIG",
+      message: 'config: region 2: start_key "m" must be < end_key "a"',
+    });
+  });
 });
+

@@ -2,10 +2,27 @@ import { readFile } from "node:fs/promises";
 import { ConfigError } from "../config-error.js";
 import type { RaftConfig } from "./model.js";
 import { parseConfig } from "./parse-config.js";
-import { validateConfig } from "./validate-config.js";
+import { type ConfigSection, type ConfigWarning, validateConfig } from "./validate-config.js";
+
+/** Options of {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Sections whose problems are errors, not warnings (see `validateConfig`). Default none. */
+  readonly strict?: readonly ConfigSection[];
+  /**
+   * Receives each problem that NoKV's Go `nokv-config` does not check, in
+   * file order. Default: one `console.warn` line `warning: <message>`, so a
+   * caller that does not look still leaves a trace on stderr.
+   */
+  readonly onWarning?: (warning: ConfigWarning) => void;
+}
 
 /**
  * Reads, parses and validates a `raft_config.json`.
+ *
+ * A file that NoKV's Go `nokv-config` accepts is accepted: what only this
+ * package checks (an inverted or overlapping region, two peers on one
+ * store, a PD member list with duplicates, ...) goes to `onWarning`, unless
+ * its section is `strict`.
  *
  * @param path - file path, relative paths resolve against `process.cwd()`.
  * @returns the config, already checked by `validateConfig`.
@@ -13,7 +30,7 @@ import { validateConfig } from "./validate-config.js";
  *   `MALFORMED_JSON` / `SCHEMA` from `parseConfig`, `INVALID_CONFIG` from
  *   `validateConfig`.
  */
-export async function loadConfig(path: string): Promise<RaftConfig> {
+export async function loadConfig(path: string, options: LoadConfigOptions = {}): Promise<RaftConfig> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
@@ -21,7 +38,9 @@ export async function loadConfig(path: string): Promise<RaftConfig> {
     throw new ConfigError("READ_FAILED", `config: cannot read ${path}: ${describeIoError(err)}`, { cause: err });
   }
   const cfg = parseConfig(text, path);
-  validateConfig(cfg);
+  const warnings = validateConfig(cfg, options.strict === undefined ? {} : { strict: options.strict });
+  const onWarning = options.onWarning ?? ((w: ConfigWarning) => console.warn(`warning: ${w.message}`));
+  for (const w of warnings) onWarning(w);
   return cfg;
 }
 

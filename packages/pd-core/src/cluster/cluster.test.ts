@@ -110,6 +110,18 @@ describe("cluster scheduling", () => {
     expect(cluster.operators.list().map((t) => t.targetStoreId)).toEqual([3n]);
     expect(cluster.operators.counters().cancelled).toBe(1);
   });
+
+  it("plans nothing onto a region with two peers on one store until it is back to one peer per store", async () => {
+    const cluster = createCluster({ persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} } });
+    const odd: Region = { ...region(1n, [1n, 2n]), peers: [...region(1n, [1n, 2n]).peers, { storeId: 2n, peerId: 199n }] };
+    expect(await cluster.regionHeartbeat(odd)).toMatchObject({ changed: true, duplicatePeers: "appeared" });
+    cluster.storeHeartbeat(stats(2n, 0n));
+    for (let i = 0; i < 3; i++) expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    expect(cluster.operators.counters().issued).toBe(0);
+    const fixed: Region = { ...region(1n, [1n, 2n]), epoch: { version: 1n, confVersion: 2n } };
+    expect(await cluster.regionHeartbeat(fixed)).toMatchObject({ duplicatePeers: "resolved" });
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ regionId: 1n, targetPeerId: 102n })]);
+  });
 });
 
 describe("cluster ids against the catalog", () => {

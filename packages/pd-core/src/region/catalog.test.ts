@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PdError } from "../errors.js";
 import { type RegionEdit, RegionCatalog, type RegionLog } from "./catalog.js";
-import { type Region, rangesOverlap, regionContains, regionsEqual } from "./region.js";
+import { hasDuplicatePeers, type Region, rangesOverlap, regionContains, regionsEqual } from "./region.js";
 
 const k = (s: string) => new TextEncoder().encode(s);
 
@@ -51,7 +51,7 @@ describe("RegionCatalog heartbeat rules", () => {
     expect(await codeOf(c.heartbeat(region(1n, "b", "a")))).toBe("INVALID_ARGUMENT");
     expect(await codeOf(c.heartbeat(region(1n, "b", "b")))).toBe("INVALID_ARGUMENT");
     expect(await codeOf(c.heartbeat(region(1n, "a", "b", 1n, 1n, [[0n, 5n]])))).toBe("INVALID_ARGUMENT");
-    expect(await codeOf(c.heartbeat(region(1n, "a", "b", 1n, 1n, [[1n, 5n], [1n, 6n]])))).toBe("INVALID_ARGUMENT");
+    expect(await codeOf(c.heartbeat(region(1n, "a", "b", 1n, 1n, [[1n, 0n]])))).toBe("INVALID_ARGUMENT");
     expect(await codeOf(c.remove(0n))).toBe("INVALID_ARGUMENT");
     expect(log.appends).toHaveLength(0);
     expect(c.size).toBe(0);
@@ -222,6 +222,53 @@ describe("RegionCatalog heartbeat rules", () => {
 
 // ---- reference model: the wire contract's rules written as naively as possible ----
 
+describe("RegionCatalog: peers as the store reports them", () => {
+  it("accepts two peers on one store, the same peer twice and one peer id on two stores, and stores them as reported", async () => {
+    const log = new TestLog();
+    const c = new RegionCatalog({ log });
+    const twoOnOne = region(1n, "", "g", 1n, 2n, [[1n, 10n], [1n, 11n], [2n, 12n]]);
+    const samePeerTwice = region(2n, "g", "p", 1n, 1n, [[1n, 20n], [1n, 20n]]);
+    const idOnTwoStores = region(3n, "p", "", 1n, 1n, [[1n, 30n], [2n, 30n]]);
+    for (const r of [twoOnOne, samePeerTwice, idOnTwoStores]) {
+      expect(await c.heartbeat(r)).toMatchObject({ changed: true, duplicatePeers: "appeared" });
+    }
+    expect(all(c)).toEqual([twoOnOne, samePeerTwice, idOnTwoStores]);
+    expect(log.appends.flat()).toHaveLength(3);
+    expect(c.duplicatePeerRegions).toBe(3);
+  });
+
+  it("reports when a region starts and stops having duplicate peers, not on every heartbeat", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    expect((await c.heartbeat(region(1n, "", "", 1n, 1n, [[1n, 10n], [2n, 11n]]))).duplicatePeers).toBeUndefined();
+    expect((await c.heartbeat(region(1n, "", "", 1n, 2n, [[1n, 10n], [2n, 11n], [1n, 12n]]))).duplicatePeers).toBe("appeared");
+    // Identical (fast path) and changed-but-still-duplicated heartbeats say nothing new.
+    expect((await c.heartbeat(region(1n, "", "", 1n, 2n, [[1n, 10n], [2n, 11n], [1n, 12n]]))).duplicatePeers).toBeUndefined();
+    expect((await c.heartbeat(region(1n, "", "", 1n, 3n, [[1n, 10n], [1n, 12n]]))).duplicatePeers).toBeUndefined();
+    expect(c.duplicatePeerRegions).toBe(1);
+    expect((await c.heartbeat(region(1n, "", "", 1n, 4n, [[1n, 12n], [2n, 11n]]))).duplicatePeers).toBe("resolved");
+    expect(c.duplicatePeerRegions).toBe(0);
+    expect((await c.heartbeat(region(1n, "", "", 1n, 5n, [[2n, 11n], [2n, 13n]]))).duplicatePeers).toBe("appeared");
+  });
+
+  it("forgets a region's duplicate peers when it is removed or replaced by a newer split/merge result", async () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    await c.heartbeat(region(1n, "", "m", 1n, 1n, [[1n, 10n], [1n, 11n]]));
+    await c.heartbeat(region(2n, "m", "", 1n, 1n, [[1n, 20n], [1n, 21n]]));
+    expect(c.duplicatePeerRegions).toBe(2);
+    await c.remove(1n);
+    expect(c.duplicatePeerRegions).toBe(1);
+    await c.heartbeat(region(3n, "", "", 2n, 1n, [[1n, 30n]]));
+    expect(c.duplicatePeerRegions).toBe(0);
+  });
+
+  it("restores regions with duplicate peers and counts them", () => {
+    const c = new RegionCatalog({ log: new TestLog() });
+    c.restore([region(1n, "", "m", 1n, 1n, [[1n, 10n], [1n, 11n]]), region(2n, "m", "", 1n, 1n, [[1n, 20n], [2n, 21n]])]);
+    expect(c.size).toBe(2);
+    expect(c.duplicatePeerRegions).toBe(1);
+  });
+});
+
 type Op = { kind: "hb"; region: Region } | { kind: "rm"; id: bigint };
 
 function modelApply(model: Map<bigint, Region>, op: Op): string {
@@ -250,13 +297,17 @@ const arbRegion = fc
     version: fc.bigInt({ min: 1n, max: 4n }),
     confVersion: fc.bigInt({ min: 1n, max: 3n }),
     store: fc.bigInt({ min: 1n, max: 3n }),
+    // A second peer, sometimes on the same store: NoKV stores can report that.
+    second: fc.option(fc.bigInt({ min: 1n, max: 3n })),
   })
-  .map(({ id, a, b, version, confVersion, store }): Region => {
+  .map(({ id, a, b, version, confVersion, store, second }): Region => {
     const lo = Math.min(a, b);
     const hi = Math.max(a, b);
     // hi === lo or hi === 0 → unbounded end
     const end = hi === lo || hi === 0 ? new Uint8Array() : KEYS[hi]!;
-    return { id, startKey: KEYS[lo]!, endKey: end, epoch: { version, confVersion }, peers: [{ storeId: store, peerId: id * 10n + store }] };
+    const peers = [{ storeId: store, peerId: id * 10n + store }];
+    if (second !== null) peers.push({ storeId: second, peerId: id * 10n + 5n + second });
+    return { id, startKey: KEYS[lo]!, endKey: end, epoch: { version, confVersion }, peers };
   });
 const arbOp: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: arbRegion.map((region) => ({ kind: "hb" as const, region })) },
@@ -268,6 +319,7 @@ function assertSameAsModel(c: RegionCatalog, model: Map<bigint, Region>): void {
   c.assertConsistent();
   expect(c.size).toBe(model.size);
   for (const [id, r] of model) expect(regionsEqual(c.getRegion(id)!, r)).toBe(true);
+  expect(c.duplicatePeerRegions).toBe([...model.values()].filter(hasDuplicatePeers).length);
   for (const key of PROBES) {
     const want = [...model.values()].find((r) => regionContains(r, key));
     expect(c.getRegionByKey(key)?.id).toBe(want?.id);

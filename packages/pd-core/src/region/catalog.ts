@@ -3,6 +3,7 @@ import {
   cloneRegion,
   formatEpoch,
   formatRange,
+  hasDuplicatePeers,
   type Region,
   rangesOverlap,
   regionsEqual,
@@ -44,6 +45,14 @@ export interface HeartbeatOutcome {
   readonly changed: boolean;
   /** Ids of regions removed because the heartbeat was a newer split/merge result covering them. */
   readonly removedRegionIds: readonly bigint[];
+  /**
+   * Set when this heartbeat changed whether the region has duplicate peers
+   * (see {@link hasDuplicatePeers}): `appeared` when it has them now and the
+   * catalog's version did not (or held no such region), `resolved` when it is
+   * back to one peer per store. Absent otherwise, so that a caller logging it
+   * logs once per occurrence, not on every heartbeat.
+   */
+  readonly duplicatePeers?: "appeared" | "resolved";
 }
 
 /** Options of {@link RegionCatalog}. */
@@ -76,6 +85,8 @@ const UNCHANGED: HeartbeatOutcome = Object.freeze({ changed: false, removedRegio
 export class RegionCatalog {
   readonly #index = new RouteIndex();
   readonly #heartbeatAtMs = new Map<bigint, number>();
+  /** Ids of the regions in the index whose peers are not one per store (see {@link hasDuplicatePeers}). */
+  readonly #duplicatePeers = new Set<bigint>();
   readonly #log: RegionLog;
   readonly #maxBatch: number;
   readonly #nowMs: () => number;
@@ -125,12 +136,21 @@ export class RegionCatalog {
       const sameId = this.#index.get(r.id);
       if (sameId !== undefined) throw clash(r, sameId);
       this.#index.put(r);
+      if (hasDuplicatePeers(r)) this.#duplicatePeers.add(r.id);
     }
   }
 
   /** Number of regions in the catalog. */
   get size(): number {
     return this.#index.size;
+  }
+
+  /**
+   * Number of regions in the catalog whose peers are not one per store with
+   * distinct ids (see {@link hasDuplicatePeers}), restored ones included. O(1).
+   */
+  get duplicatePeerRegions(): number {
+    return this.#duplicatePeers.size;
   }
 
   /** The region holding `key`, if any. O(log n). */
@@ -319,9 +339,12 @@ export class RegionCatalog {
         if (e.kind === "put") {
           this.#index.put(e.region);
           this.#heartbeatAtMs.set(e.region.id, now);
+          if (hasDuplicatePeers(e.region)) this.#duplicatePeers.add(e.region.id);
+          else this.#duplicatePeers.delete(e.region.id);
         } else {
           this.#index.delete(e.regionId);
           this.#heartbeatAtMs.delete(e.regionId);
+          this.#duplicatePeers.delete(e.regionId);
         }
       }
     }
@@ -366,6 +389,9 @@ export class RegionCatalog {
     }
     overlay.set(r.id, r);
     edits.push({ kind: "put", region: r });
-    return { changed: true, removedRegionIds: removed };
+    const before = existing !== undefined && hasDuplicatePeers(existing);
+    const after = hasDuplicatePeers(r);
+    if (before === after) return { changed: true, removedRegionIds: removed };
+    return { changed: true, removedRegionIds: removed, duplicatePeers: after ? "appeared" : "resolved" };
   }
 }

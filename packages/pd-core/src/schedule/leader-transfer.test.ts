@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Region } from "../region/region.js";
 import type { StoreStats } from "../store/store-registry.js";
-import { planLeaderTransfer, selectRebalancePair } from "./leader-transfer.js";
+import { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./leader-transfer.js";
 
 const store = (storeId: bigint, leaderNum: bigint): StoreStats => ({ storeId, leaderNum, regionNum: 0n, capacity: 0n, available: 0n });
 const region = (id: bigint, stores: bigint[]): Region => ({
@@ -56,5 +56,17 @@ describe("leader-transfer planner", () => {
     const known = (r: Region) => (r.id === 3n ? 1n : 2n);
     expect(planLeaderTransfer(stores, regions, 1n, { knownLeaderStore: known })?.regionId).toBe(3n);
     expect(planLeaderTransfer(stores, regions.slice(0, 2), 1n, { knownLeaderStore: known })).toBeUndefined();
+  });
+
+  it("never plans onto a region whose peers are not one per store with distinct ids", () => {
+    const stores = [store(1n, 9n), store(2n, 0n)];
+    const twoOnSource = { ...region(1n, [1n, 2n]), peers: [...region(1n, [1n, 2n]).peers, { storeId: 1n, peerId: 199n }] };
+    const twoOnOther = { ...region(2n, [1n, 2n]), peers: [...region(2n, [1n, 2n]).peers, { storeId: 3n, peerId: 298n }, { storeId: 3n, peerId: 299n }] };
+    const sharedId = { ...region(3n, [1n, 2n]), peers: [{ storeId: 1n, peerId: 301n }, { storeId: 2n, peerId: 301n }] };
+    for (const odd of [twoOnSource, twoOnOther, sharedId]) {
+      expect(buildLeaderTransfer(odd, 1n, 2n)).toBeUndefined();
+      expect(planLeaderTransfer(stores, [odd], 1n)).toBeUndefined();
+    }
+    expect(planLeaderTransfer(stores, [twoOnSource, twoOnOther, sharedId, region(4n, [1n, 2n])], 1n)?.regionId).toBe(4n);
   });
 });

@@ -1,4 +1,4 @@
-import type { Region } from "../region/region.js";
+import { hasDuplicatePeers, type Region } from "../region/region.js";
 import type { StoreStats } from "../store/store-registry.js";
 
 /** A hint for a store: move the leadership of `regionId` from one peer to another. */
@@ -38,12 +38,17 @@ function peerOn(region: Region, storeId: bigint): bigint | undefined {
 
 /**
  * Builds a leader transfer for `region` from the source store's peer to the
- * target store's peer, or undefined when it lacks either.
+ * target store's peer, or undefined when it lacks either, or when its peers
+ * are not one per store with distinct ids ({@link hasDuplicatePeers}): which
+ * of two peers on a store is the one to lead is not knowable from PD, so no
+ * hint is given until the region is back to one peer per store.
  */
 export function buildLeaderTransfer(region: Region, sourceStoreId: bigint, targetStoreId: bigint): LeaderTransfer | undefined {
   const sourcePeerId = peerOn(region, sourceStoreId);
   const targetPeerId = peerOn(region, targetStoreId);
   if (sourcePeerId === undefined || targetPeerId === undefined || sourcePeerId === targetPeerId) return undefined;
+  // Checked last: only regions that are candidates at all pay for it.
+  if (hasDuplicatePeers(region)) return undefined;
   return { kind: "leader-transfer", regionId: region.id, sourcePeerId, targetPeerId };
 }
 
@@ -52,7 +57,8 @@ export function buildLeaderTransfer(region: Region, sourceStoreId: bigint, targe
  * returns at most one hint moving a leader from the most- to the least-loaded
  * store. Among the regions with peers on both, it prefers (in `regions`'
  * order) one whose first peer is on the source — the usual bootstrap leader —
- * and otherwise takes the first candidate.
+ * and otherwise takes the first candidate. A region with duplicate peers is
+ * never a candidate (see {@link buildLeaderTransfer}).
  *
  * `options.skipRegion` excludes regions (a transfer already in flight);
  * `options.knownLeaderStore` tells which store is known to lead a region

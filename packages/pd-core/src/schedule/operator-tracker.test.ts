@@ -113,4 +113,15 @@ describe("operator tracker", () => {
     expect(tracker.knownLeaderStore(region(7n, [1n, 2n], 2n))).toBeUndefined();
     expect(tracker.knownLeaderStore(r)).toBeUndefined();
   });
+
+  it("cancels a transfer whose region now reports two peers on one store", () => {
+    const { tracker, regions, issue, prune } = setup();
+    const r = region(1n, [1n, 2n]);
+    issue(r, 1n, 2n);
+    // Same epoch: only the peer list tells that the region is no longer one peer per store.
+    regions.set(1n, { ...r, peers: [...r.peers, { storeId: 2n, peerId: 199n }] });
+    prune();
+    expect(tracker.size).toBe(0);
+    expect(tracker.counters()).toMatchObject({ cancelled: 1 });
+  });
 });

@@ -1,4 +1,4 @@
-import type { Region, RegionEpoch } from "../region/region.js";
+import { hasDuplicatePeers, type Region, type RegionEpoch } from "../region/region.js";
 import type { LeaderTransfer } from "./leader-transfer.js";
 
 /** Bounds of the leader-transfer operators PD keeps in flight. */
@@ -69,9 +69,9 @@ export interface OperatorCounters {
  * of store heartbeats: when the source store reports `d` fewer leaders than
  * in its previous heartbeat, its `d` oldest outgoing transfers are done; when
  * the target reports `d` more, its `d` oldest incoming ones are. A transfer
- * is dropped (cancelled) when its region disappears, changes epoch or loses
- * the source or target peer (TiKV's "stale operator"), or when either store
- * is no longer up; it expires after {@link OperatorLimits.transferTimeoutMs}.
+ * is dropped (cancelled) when its region disappears, changes epoch, loses
+ * the source or target peer (TiKV's "stale operator") or reports duplicate
+ * peers, or when either store is no longer up; it expires after {@link OperatorLimits.transferTimeoutMs}.
  * Either way the planner may then plan the region again.
  *
  * State is soft (never persisted): after a restart at worst one hint is
@@ -128,8 +128,9 @@ export class OperatorTracker {
   /**
    * Drops transfers that can no longer finish or took too long: expired
    * after the timeout; cancelled when `getRegion` no longer has the region
-   * with the epoch and both peers it was issued for, or `isUp` says a store
-   * of it is not up.
+   * with the epoch and both peers it was issued for, when the region now has
+   * duplicate peers (PD plans nothing onto such a region), or `isUp` says a
+   * store of it is not up.
    */
   prune(getRegion: (regionId: bigint) => Region | undefined, isUp: (storeId: bigint) => boolean): void {
     const now = this.#nowMs();
@@ -145,7 +146,8 @@ export class OperatorTracker {
         r.epoch.version !== t.epoch.version ||
         r.epoch.confVersion !== t.epoch.confVersion ||
         !r.peers.some((p) => p.peerId === t.op.sourcePeerId && p.storeId === t.sourceStoreId) ||
-        !r.peers.some((p) => p.peerId === t.op.targetPeerId && p.storeId === t.targetStoreId);
+        !r.peers.some((p) => p.peerId === t.op.targetPeerId && p.storeId === t.targetStoreId) ||
+        hasDuplicatePeers(r);
       if (stale || !isUp(t.sourceStoreId) || !isUp(t.targetStoreId)) {
         this.#byRegion.delete(regionId);
         this.#counters.cancelled++;

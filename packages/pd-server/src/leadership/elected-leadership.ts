@@ -149,6 +149,7 @@ export class ElectedLeadership implements Leadership {
           addr: this.#o.self.advertiseAddr,
           term: term.createRevision,
           regions: cluster.regions.size,
+          duplicatePeerRegions: cluster.regions.duplicatePeerRegions,
           idNext: cluster.ids.next.toString(),
           tsAbove: cluster.tso.last.toString(),
           loadMs: Math.round(performance.now() - started),

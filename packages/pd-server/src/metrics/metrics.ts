@@ -33,6 +33,11 @@ export interface PdMetrics {
   ids(count: number): void;
   /** A store or region heartbeat was answered: accepted, or rejected with a PD error code. */
   heartbeat(type: "store" | "region", rejectedWith: string | undefined): void;
+  /**
+   * An accepted region heartbeat gave a region duplicate peers (two on one
+   * store, or a peer id twice) that its stored version did not have.
+   */
+  duplicatePeersAppeared(): void;
   /** A region-edit append became durable (or failed) after `seconds`, carrying `edits` edits. */
   storageAppend(seconds: number, edits: number, ok: boolean): void;
   /** An allocator ceiling write became durable (or failed) after `seconds`. */
@@ -117,6 +122,11 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
     labelNames: ["type", "result", "reason"] as const,
     registers: [registry],
   });
+  const duplicatePeers = new Counter({
+    name: "pd_region_duplicate_peers_total",
+    help: "Times a region heartbeat brought duplicate peers (two on one store, or a peer id twice) into a region; such regions are accepted and not scheduled.",
+    registers: [registry],
+  });
   const appendSeconds = new Histogram({
     name: "pd_storage_append_duration_seconds",
     help: "Region-catalog append until durable (queueing, write and fsync).",
@@ -148,6 +158,14 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
     registers: [registry],
     collect() {
       this.set(cluster()?.regions.size ?? 0);
+    },
+  });
+  new Gauge({
+    name: "pd_regions_duplicate_peers",
+    help: "Regions in the catalog whose peers are not one per store with distinct ids; PD schedules nothing onto them.",
+    registers: [registry],
+    collect() {
+      this.set(cluster()?.regions.duplicatePeerRegions ?? 0);
     },
   });
   new Gauge({
@@ -269,6 +287,9 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
         rejected.set(key, c);
       }
       c.inc();
+    },
+    duplicatePeersAppeared() {
+      duplicatePeers.inc();
     },
     storageAppend(seconds, edits, ok) {
       if (!ok) {

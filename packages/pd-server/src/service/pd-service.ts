@@ -13,6 +13,7 @@ import type {
 import type { Logger } from "pino";
 import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "../convert.js";
 import type { Leadership, MemberInfo } from "../leadership/leadership.js";
+import type { PdMetrics } from "../metrics/metrics.js";
 import { toServiceError } from "../status.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
 
@@ -29,6 +30,8 @@ export interface PdHandlerDeps {
   readonly limits?: RequestLimits;
   /** Tracks open `TsoStream`s so that a stopping server can end them. */
   readonly streams?: OpenStreams;
+  /** Counts what only the handlers see (regions that start reporting duplicate peers). */
+  readonly metrics?: Pick<PdMetrics, "duplicatePeersAppeared">;
 }
 
 /**
@@ -67,7 +70,7 @@ const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: 
  * domain; every failure leaves state unchanged and maps to a status through
  * {@link toServiceError}. Writes reply only after they are durable.
  */
-export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS, streams }: PdHandlerDeps): PDServer {
+export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS, streams, metrics }: PdHandlerDeps): PDServer {
   /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
   function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
     return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
@@ -105,6 +108,16 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
       return cluster.regionHeartbeat(regionFromWire(meta)).then((outcome) => {
         if (outcome.removedRegionIds.length > 0) {
           log.info({ regionId: meta.id.toString(), replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
+        }
+        // The catalog reports the change only, so this logs once per occurrence, not per heartbeat.
+        if (outcome.duplicatePeers === "appeared") {
+          metrics?.duplicatePeersAppeared();
+          log.warn(
+            { regionId: meta.id.toString(), peers: meta.peers.map((p) => `${p.storeId}:${p.peerId}`) },
+            "region reports duplicate peers",
+          );
+        } else if (outcome.duplicatePeers === "resolved") {
+          log.info({ regionId: meta.id.toString() }, "region is back to one peer per store");
         }
         return ACCEPTED;
       });
