@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from "commander";
-
-const MAX_UINT64 = (1n << 64n) - 1n;
+import { parseUint64 as uint64 } from "@nokv/pd-model";
 
 /**
  * Parses a uint64 flag value digit for digit (never through a JS number).
@@ -10,8 +9,8 @@ const MAX_UINT64 = (1n << 64n) - 1n;
 export function parseUint64(value: string): bigint {
   const v = value.trim();
   if (!/^(0|[1-9][0-9]*)$/.test(v)) throw new InvalidArgumentError("expected a non-negative integer");
-  const n = BigInt(v);
-  if (n > MAX_UINT64) throw new InvalidArgumentError("exceeds 2^64-1");
+  const n = uint64(v);
+  if (n === undefined) throw new InvalidArgumentError("exceeds 2^64-1");
   return n;
 }
 

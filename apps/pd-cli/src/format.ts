@@ -1,4 +1,5 @@
 import type { Region, StoreStatus } from "@nokv/pd-client";
+import { STORE_STATE_NAMES } from "@nokv/pd-model";
 
 /**
  * Aligned columns, two spaces apart, header first — like `pd-ctl`'s and
@@ -12,16 +13,6 @@ export function table(header: readonly string[], rows: readonly (readonly string
       .join("  ")
       .trimEnd();
   return [line(header), ...rows.map(line)];
-}
-
-/** JSON with every bigint as a decimal string (uint64s do not fit JSON numbers). */
-export function toJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-}
-
-/** Upper-case hex of a key, as TiKV's PD API prints keys (and `--format json` does). */
-export function hexKey(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString("hex").toUpperCase();
 }
 
 /**
@@ -46,23 +37,6 @@ export function parseKeyArg(text: string, hex: boolean): Uint8Array {
   return Buffer.from(text, "hex");
 }
 
-const STATE_NAMES = { up: "Up", disconnected: "Disconnected", down: "Down", unknown: "Unknown" } as const;
-
-/** A store as JSON, in the shape of TiKV's `/pd/api/v1/stores` entries. */
-export function storeJson(s: StoreStatus): unknown {
-  return {
-    store: { id: s.storeId, state_name: STATE_NAMES[s.liveness] },
-    status: {
-      capacity: s.capacity,
-      available: s.available,
-      leader_count: s.leaderNum,
-      region_count: s.regionNum,
-      last_heartbeat_ts: new Date(Number(s.lastHeartbeatMs)).toISOString(),
-      last_heartbeat_ms: s.lastHeartbeatMs,
-    },
-  };
-}
-
 /** Store rows of the table. */
 export function storeTable(stores: readonly StoreStatus[], nowMs: number): string[] {
   return table(
@@ -71,7 +45,7 @@ export function storeTable(stores: readonly StoreStatus[], nowMs: number): strin
       const ago = Math.max(0, Math.round((nowMs - Number(s.lastHeartbeatMs)) / 1000));
       return [
         s.storeId.toString(),
-        STATE_NAMES[s.liveness],
+        STORE_STATE_NAMES[s.liveness],
         s.leaderNum.toString(),
         s.regionNum.toString(),
         s.capacity.toString(),
@@ -80,17 +54,6 @@ export function storeTable(stores: readonly StoreStatus[], nowMs: number): strin
       ];
     }),
   );
-}
-
-/** A region as JSON, in the shape of TiKV's `/pd/api/v1/region` answers (keys in hex). */
-export function regionJson(r: Region): unknown {
-  return {
-    id: r.id,
-    start_key: hexKey(r.startKey),
-    end_key: hexKey(r.endKey),
-    epoch: { conf_ver: r.epoch.confVersion, version: r.epoch.version },
-    peers: r.peers.map((p) => ({ id: p.peerId, store_id: p.storeId })),
-  };
 }
 
 /** Region rows of the table. */

@@ -1,37 +1,7 @@
-/**
- * Stable error codes of the PD domain. pd-server maps each to a gRPC status
- * and sends the code itself in trailing metadata, so clients never match on
- * message text.
- *
- * - `INVALID_ARGUMENT`: the request is malformed; nothing changed.
- * - `STALE_EPOCH`: a region heartbeat's epoch went backwards against the
- *   stored region with the same id; nothing changed.
- * - `RANGE_OVERLAP`: a region heartbeat overlaps a region whose version is
- *   greater than or equal to its own; nothing changed.
- * - `ALLOCATOR_EXHAUSTED`: an id or timestamp run would pass 2^64 - 1.
- * - `STORAGE`: a durable write or read failed; nothing was applied.
- * - `NOT_LEADER`: this PD is not the leader and cannot serve the request.
- * - `UNAVAILABLE`: this PD is stopping or not ready.
- */
-export type PdErrorCode =
-  | "INVALID_ARGUMENT"
-  | "STALE_EPOCH"
-  | "RANGE_OVERLAP"
-  | "ALLOCATOR_EXHAUSTED"
-  | "STORAGE"
-  | "NOT_LEADER"
-  | "UNAVAILABLE";
+import type { PdErrorCode } from "@nokv/pd-model";
 
-/** Every code, for exhaustive tests and metadata validation. */
-export const PD_ERROR_CODES: readonly PdErrorCode[] = [
-  "INVALID_ARGUMENT",
-  "STALE_EPOCH",
-  "RANGE_OVERLAP",
-  "ALLOCATOR_EXHAUSTED",
-  "STORAGE",
-  "NOT_LEADER",
-  "UNAVAILABLE",
-];
+export { PD_ERROR_CODES } from "@nokv/pd-model";
+export type { PdErrorCode } from "@nokv/pd-model";
 
 /**
  * The one error class of the PD domain. `message` is lowercase and names the

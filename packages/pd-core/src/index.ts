@@ -1,24 +1,11 @@
 /**
- * `@nokv/pd-core`: NoKV PD's cluster model. No I/O, no protobuf: persistence
- * comes in through the small `RegionLog` and `CheckpointStore` interfaces that
- * `@nokv/pd-storage` implements.
+ * `@nokv/pd-core`: NoKV PD's cluster model — the rules, the catalog, the
+ * allocators and the planner — over the domain types of `@nokv/pd-model`. No
+ * I/O, no protobuf: persistence comes in through the small `RegionLog` and
+ * `CheckpointStore` interfaces that `@nokv/pd-storage` implements.
  */
-export { PD_ERROR_CODES, PdError, isPdError } from "./errors.js";
-export type { PdErrorCode } from "./errors.js";
-export { compareKeys, formatKey, keysEqual, toHex } from "./region/keys.js";
-export {
-  MAX_UINT64,
-  cloneRegion,
-  formatEpoch,
-  formatRange,
-  largestIdIn,
-  hasDuplicatePeers,
-  rangesOverlap,
-  regionContains,
-  regionsEqual,
-  validateRegion,
-} from "./region/region.js";
-export type { Region, RegionEpoch, RegionPeer } from "./region/region.js";
+export { PdError, isPdError } from "./errors.js";
+export { hasDuplicatePeers, validateRegion } from "./region/region.js";
 export { RouteIndex } from "./region/route-index.js";
 export { RegionCatalog } from "./region/catalog.js";
 export type { AppendLimit, HeartbeatOutcome, RegionCatalogOptions, RegionEdit, RegionLog } from "./region/catalog.js";
@@ -26,15 +13,15 @@ export { Checkpointer } from "./alloc/checkpoint.js";
 export type { AllocatorState, CheckpointStore } from "./alloc/checkpoint.js";
 export { IdAllocator, normaliseCount } from "./alloc/id-allocator.js";
 export type { IdAllocatorOptions, Run } from "./alloc/id-allocator.js";
-export { LOGICAL_BITS, TsoAllocator, composeTs, logicalPart, physicalMs } from "./alloc/tso-allocator.js";
+export { TsoAllocator } from "./alloc/tso-allocator.js";
 export type { TsoAllocatorOptions } from "./alloc/tso-allocator.js";
 export { StoreRegistry } from "./store/store-registry.js";
-export type { StoreInfo, StoreStats } from "./store/store-registry.js";
+export type { StoreInfo } from "./store/store-registry.js";
 export { DEFAULT_LIVENESS_THRESHOLDS, checkLivenessThresholds, storeLiveness } from "./store/liveness.js";
-export type { LivenessThresholds, StoreLiveness } from "./store/liveness.js";
+export type { LivenessThresholds } from "./store/liveness.js";
 export { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./schedule/leader-transfer.js";
 export type { LeaderTransfer } from "./schedule/leader-transfer.js";
 export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from "./schedule/operator-tracker.js";
 export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
 export { Cluster, createCluster } from "./cluster/cluster.js";
-export type { ClusterOptions, ClusterPersistence, ClusterSnapshot, StoreStatus } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterPersistence, ClusterSnapshot } from "./cluster/cluster.js";

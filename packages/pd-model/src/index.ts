@@ -44,8 +44,11 @@ export {
   STORE_STATE_NAMES,
   keyToTikvHex,
   memberToTikvJson,
+  membersToTikvJson,
+  regionPageToTikvJson,
   regionToTikvJson,
   storeToTikvJson,
+  storesToTikvJson,
   stringifyJson,
 } from "./tikv-json/tikv-json.js";
-export type { TikvMemberJson, TikvRegionJson, TikvStoreJson } from "./tikv-json/tikv-json.js";
+export type { TikvMemberJson, TikvRegionJson, TikvRegionPageJson, TikvStoreJson } from "./tikv-json/tikv-json.js";

@@ -10,8 +10,7 @@ export { createSoloLeadership } from "./leadership/leadership.js";
 export type { Leadership, MemberInfo } from "./leadership/leadership.js";
 export { ElectedLeadership, createElectedLeadership } from "./leadership/elected-leadership.js";
 export type { Election, ElectedLeadershipOptions } from "./leadership/elected-leadership.js";
-export { ERROR_CODE_KEY, LEADER_ADDR_KEY, grpcStatusFor, toServiceError } from "./status.js";
-export { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "./convert.js";
+export { toServiceError } from "./status.js";
 export { createPdMetrics } from "./metrics/metrics.js";
 export type { PdMetrics, PdMetricsSources, RpcMetrics } from "./metrics/metrics.js";
 export { instrumentHandlers } from "./service/instrument.js";
@@ -20,6 +19,5 @@ export { DEFAULT_REQUEST_LIMITS, resolveRequestLimits } from "./service/limits.j
 export type { RequestLimits } from "./service/limits.js";
 export { PD_SERVICE_NAME, addHealthService, addReflectionService } from "./service/standard-services.js";
 export type { HealthReporter } from "./service/standard-services.js";
-export { keyToJson, regionToJson, storeToJson } from "./status/inspect-json.js";
 export { certificateAuthorizer, isLoopbackHost, serverCredentials } from "./tls/tls.js";
 export type { PdTlsOptions } from "./tls/tls.js";

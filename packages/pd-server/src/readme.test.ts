@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { LOGICAL_BITS } from "@nokv/pd-core";
+import { TSO_LOGICAL_BITS as LOGICAL_BITS } from "@nokv/pd-model";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_REQUEST_LIMITS } from "./service/limits.js";
 

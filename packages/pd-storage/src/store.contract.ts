@@ -1,4 +1,5 @@
-import { MAX_UINT64, type Region, type RegionEdit } from "@nokv/pd-core";
+import { type RegionEdit } from "@nokv/pd-core";
+import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "./store.js";
 

@@ -1,4 +1,5 @@
-import type { AllocatorState, ClusterPersistence, ClusterSnapshot, Region, RegionEdit } from "@nokv/pd-core";
+import type { AllocatorState, ClusterPersistence, ClusterSnapshot, RegionEdit } from "@nokv/pd-core";
+import type { Region } from "@nokv/pd-model";
 
 /**
  * PD's persistence contract, implemented by every backend (memory,

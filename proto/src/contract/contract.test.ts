@@ -45,7 +45,7 @@ describe("wire ↔ domain conversion", () => {
       expect(storeStatusFromWire(WireStoreStatus.decode(WireStoreStatus.encode(storeStatusToWire(s)).finish()))).toEqual(s);
     }
     const wire = storeStatusToWire({ storeId: 1n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n, lastHeartbeatMs: 0n, liveness: "up" });
-    expect(storeStatusFromWire({ ...wire, liveness: 9 }).liveness).toBe("unknown");
+    expect(storeStatusFromWire({ ...wire, liveness: 9 as WireStoreStatus["liveness"] }).liveness).toBe("unknown");
   });
 
   it("maps operation kinds both ways, and a type it does not know to unknown", () => {

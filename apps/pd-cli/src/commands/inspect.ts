@@ -1,7 +1,15 @@
 import type { ConfigWarning } from "@nokv/nokv-config";
 import { decodeTimestamp, type HealthStatus, type PdClient, PdClientError } from "@nokv/pd-client";
 import { type ClientFlags, clientFromFlags } from "./client-options.js";
-import { hexKey, parseKeyArg, regionJson, regionTable, storeJson, storeTable, table, toJson } from "../format.js";
+import {
+  keyToTikvHex as hexKey,
+  memberToTikvJson,
+  regionPageToTikvJson,
+  regionToTikvJson,
+  storesToTikvJson,
+  stringifyJson as toJson,
+} from "@nokv/pd-model";
+import { parseKeyArg, regionTable, storeTable, table } from "../format.js";
 
 /** What a verb prints (stdout lines) and its exit code. */
 export interface VerbResult {
@@ -31,7 +39,7 @@ export async function withClient(
 /** `pd-cli stores`: every store PD knows, with stats and liveness. */
 export async function storesVerb(client: PdClient, flags: ClientFlags): Promise<VerbResult> {
   const stores = await client.listStores();
-  if (flags.format === "json") return ok([toJson({ count: stores.length, stores: stores.map(storeJson) })]);
+  if (flags.format === "json") return ok([toJson(storesToTikvJson(stores))]);
   return ok(storeTable(stores, Date.now()));
 }
 
@@ -44,12 +52,8 @@ export async function regionsVerb(
     ...(flags.limit !== undefined && { limit: flags.limit }),
     ...(flags.startKey !== undefined && { startKey: parseKeyArg(flags.startKey, flags.hex === true) }),
   });
+  if (flags.format === "json") return ok([toJson(regionPageToTikvJson(page))]);
   const next = page.nextStartKey === undefined ? undefined : hexKey(page.nextStartKey);
-  if (flags.format === "json") {
-    return ok([
-      toJson({ count: page.regions.length, regions: page.regions.map(regionJson), has_more: next !== undefined, ...(next !== undefined && { next_start_key: next }) }),
-    ]);
-  }
   const lines = regionTable(page.regions);
   if (next !== undefined) lines.push(`(more regions follow: --start-key ${next} --hex)`);
   return ok(lines);
@@ -69,7 +73,7 @@ export async function regionVerb(
     const what = "id" in by ? `region ${by.id}` : `region for key ${JSON.stringify(by.key)}`;
     throw new Error(`${what} not found`);
   }
-  return ok(flags.format === "json" ? [toJson(regionJson(region))] : regionTable([region]));
+  return ok(flags.format === "json" ? [toJson(regionToTikvJson(region))] : regionTable([region]));
 }
 
 /** `pd-cli tso`: one timestamp and the wall-clock time it carries. */
@@ -111,9 +115,7 @@ export async function healthVerb(client: PdClient, flags: ClientFlags): Promise<
   const exitCode = results.every((r) => r.health === "SERVING") ? 0 : 1;
   if (flags.format === "json") {
     const body = results.map((r) => ({
-      name: r.name,
-      client_urls: [r.advertiseAddr],
-      is_leader: r.isLeader,
+      ...memberToTikvJson(r),
       health: r.health === "SERVING",
       status: r.health,
       ...(r.detail !== undefined && { error: r.detail }),

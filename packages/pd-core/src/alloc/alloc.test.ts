@@ -1,10 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PdError } from "../errors.js";
-import { MAX_UINT64 } from "../region/region.js";
+import { MAX_UINT64 } from "@nokv/pd-model";
 import { type AllocatorState, Checkpointer, type CheckpointStore } from "./checkpoint.js";
 import { IdAllocator, type Run } from "./id-allocator.js";
-import { LOGICAL_BITS, TsoAllocator, physicalMs } from "./tso-allocator.js";
+import { TsoAllocator } from "./tso-allocator.js";
+import { decodeTimestamp, TSO_LOGICAL_BITS as LOGICAL_BITS } from "@nokv/pd-model";
+const physicalMs = (ts: bigint) => decodeTimestamp(ts).physicalMs;
 
 class TestStore implements CheckpointStore {
   saved: AllocatorState[] = [];

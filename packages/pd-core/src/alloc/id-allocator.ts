@@ -1,5 +1,5 @@
 import { PdError } from "../errors.js";
-import { MAX_UINT64 } from "../region/region.js";
+import { MAX_ID_COUNT, MAX_UINT64 } from "@nokv/pd-model";
 import type { Checkpointer } from "./checkpoint.js";
 
 /** A run of consecutive values `[first, first + count)`. */
@@ -43,7 +43,7 @@ export class IdAllocator {
 
   constructor(options: IdAllocatorOptions) {
     this.#checkpoint = options.checkpoint;
-    this.#maxCount = options.maxCount ?? 1n << 20n;
+    this.#maxCount = options.maxCount ?? MAX_ID_COUNT;
     this.#window = options.window ?? 1000n;
     const start = options.start ?? 1n;
     const afterCeiling = this.#checkpoint.durable.idCurrent + 1n;

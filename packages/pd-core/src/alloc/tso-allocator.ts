@@ -1,10 +1,7 @@
 import { PdError } from "../errors.js";
-import { MAX_UINT64 } from "../region/region.js";
+import { MAX_TSO_COUNT, MAX_UINT64, TSO_LOGICAL_BITS } from "@nokv/pd-model";
 import type { Checkpointer } from "./checkpoint.js";
 import { normaliseCount, type Run } from "./id-allocator.js";
-
-/** Bits of a timestamp below the physical milliseconds. */
-export const LOGICAL_BITS = 18n;
 
 /** Options of {@link TsoAllocator}. */
 export interface TsoAllocatorOptions {
@@ -17,21 +14,6 @@ export interface TsoAllocatorOptions {
   readonly windowMs?: number;
   /** Wall clock in ms. Default `Date.now`. */
   readonly nowMs?: () => number;
-}
-
-/** The wall-clock milliseconds a timestamp was issued at (`ts >> 18`). */
-export function physicalMs(ts: bigint): bigint {
-  return ts >> LOGICAL_BITS;
-}
-
-/** The logical counter part of a timestamp (`ts & (2^18 - 1)`). */
-export function logicalPart(ts: bigint): bigint {
-  return ts & ((1n << LOGICAL_BITS) - 1n);
-}
-
-/** Composes `physical_ms << 18 | logical`. */
-export function composeTs(physical: bigint, logical: bigint): bigint {
-  return (physical << LOGICAL_BITS) | logical;
 }
 
 /**
@@ -51,8 +33,8 @@ export class TsoAllocator {
 
   constructor(options: TsoAllocatorOptions) {
     this.#checkpoint = options.checkpoint;
-    this.#maxCount = options.maxCount ?? 1n << LOGICAL_BITS;
-    this.#windowTs = BigInt(options.windowMs ?? 3000) << LOGICAL_BITS;
+    this.#maxCount = options.maxCount ?? MAX_TSO_COUNT;
+    this.#windowTs = BigInt(options.windowMs ?? 3000) << TSO_LOGICAL_BITS;
     this.#nowMs = options.nowMs ?? Date.now;
     const start = options.start ?? 1n;
     const ceiling = this.#checkpoint.durable.tsCurrent;
@@ -77,7 +59,7 @@ export class TsoAllocator {
    */
   alloc(count: bigint): Run | Promise<Run> {
     const n = normaliseCount("tso", count, this.#maxCount);
-    const now = BigInt(this.#nowMs()) << LOGICAL_BITS;
+    const now = BigInt(this.#nowMs()) << TSO_LOGICAL_BITS;
     const afterLast = this.#last + 1n;
     const first = now > afterLast ? now : afterLast;
     const last = first + n - 1n;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Region } from "../region/region.js";
+import type { Region } from "@nokv/pd-model";
 import { createCluster } from "./cluster.js";
 
 const region = (id: bigint, stores: bigint[]): Region => ({
@@ -16,6 +16,7 @@ async function setup(options: { disconnectedAfterMs?: number; transferTimeoutMs?
   const cluster = createCluster({
     persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} },
     nowMs: () => now,
+    monotonicMs: () => now,
     liveness: { disconnectedAfterMs: options.disconnectedAfterMs ?? 20_000, downAfterMs: 60_000 },
     operators: {
       transferTimeoutMs: options.transferTimeoutMs ?? 30_000,
@@ -152,5 +153,27 @@ describe("cluster ids against the catalog", () => {
     // A malformed heartbeat moves nothing.
     await expect(cluster.regionHeartbeat({ ...region(9n, [1n]), peers: [{ storeId: 0n, peerId: 9999n }] })).rejects.toThrow();
     expect((await cluster.allocId(1n)).first).toBe(505n);
+  });
+});
+
+describe("cluster clocks", () => {
+  it("measures store liveness on the monotonic clock: a wall-clock step back or forward changes nothing", () => {
+    let wall = 1_000_000;
+    let mono = 0;
+    const cluster = createCluster({
+      persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} },
+      nowMs: () => wall,
+      monotonicMs: () => mono,
+      liveness: { disconnectedAfterMs: 20_000, downAfterMs: 60_000 },
+    });
+    cluster.storeHeartbeat(stats(1n, 0n));
+    wall += 3_600_000; // an hour forward
+    expect(cluster.storeLiveness(1n)).toBe("up");
+    wall -= 7_200_000; // then two hours back
+    expect(cluster.storeLiveness(1n)).toBe("up");
+    mono += 20_000;
+    expect(cluster.storeLiveness(1n)).toBe("disconnected");
+    // The reported heartbeat time is the wall clock's, for people.
+    expect(cluster.storeStatuses()[0]!.lastHeartbeatMs).toBe(1_000_000n);
   });
 });

@@ -3,22 +3,12 @@ import { IdAllocator, type Run } from "../alloc/id-allocator.js";
 import { TsoAllocator } from "../alloc/tso-allocator.js";
 import { type HeartbeatOutcome, RegionCatalog, type RegionLog } from "../region/catalog.js";
 import { PdError } from "../errors.js";
-import { largestIdIn, type Region, validateRegion } from "../region/region.js";
+import { largestIdIn, type Region, type StoreLiveness, type StoreStats, type StoreStatus } from "@nokv/pd-model";
+import { validateRegion } from "../region/region.js";
 import { type LeaderTransfer, planLeaderTransfer } from "../schedule/leader-transfer.js";
 import { DEFAULT_OPERATOR_LIMITS, type OperatorLimits, OperatorTracker } from "../schedule/operator-tracker.js";
-import {
-  checkLivenessThresholds,
-  DEFAULT_LIVENESS_THRESHOLDS,
-  type LivenessThresholds,
-  type StoreLiveness,
-  storeLiveness,
-} from "../store/liveness.js";
-import { type StoreInfo, type StoreStats, StoreRegistry } from "../store/store-registry.js";
-
-/** A store with its liveness as of now. */
-export interface StoreStatus extends StoreInfo {
-  readonly liveness: StoreLiveness;
-}
+import { checkLivenessThresholds, DEFAULT_LIVENESS_THRESHOLDS, type LivenessThresholds, storeLiveness } from "../store/liveness.js";
+import { StoreRegistry } from "../store/store-registry.js";
 
 /** What PD restores at start-up: the region catalog and the allocator ceilings. */
 export interface ClusterSnapshot {
@@ -38,8 +28,14 @@ export interface ClusterOptions {
   readonly idStart?: bigint;
   /** `--ts-start`: lowest timestamp to hand out. Default 1. */
   readonly tsStart?: bigint;
-  /** Wall clock in ms. Default `Date.now`. */
+  /** Wall clock in ms: the TSO's physical time and reported heartbeat times. Default `Date.now`. */
   readonly nowMs?: () => number;
+  /**
+   * Monotonic clock in ms: every elapsed-time decision (store liveness,
+   * transfer timeouts), which a wall-clock step must not move. Default
+   * `performance.now`.
+   */
+  readonly monotonicMs?: () => number;
   /** Physical time the TSO ceiling runs ahead, in ms. Default 3000. */
   readonly tsoWindowMs?: number;
   /** Ids reserved per ceiling write. Default 1000. */
@@ -70,17 +66,18 @@ export class Cluster {
   /** Leader transfers issued and not yet seen finish. */
   readonly operators: OperatorTracker;
   readonly liveness: LivenessThresholds;
-  readonly #nowMs: () => number;
+  readonly #monoMs: () => number;
 
   constructor(options: ClusterOptions) {
     const nowMs = options.nowMs ?? Date.now;
-    this.#nowMs = nowMs;
+    const monoMs = options.monotonicMs ?? (() => performance.now());
+    this.#monoMs = monoMs;
     this.liveness = checkLivenessThresholds({ ...DEFAULT_LIVENESS_THRESHOLDS, ...options.liveness });
-    this.operators = new OperatorTracker({ ...DEFAULT_OPERATOR_LIMITS, ...options.operators }, nowMs);
+    this.operators = new OperatorTracker({ ...DEFAULT_OPERATOR_LIMITS, ...options.operators }, monoMs);
     const restored = options.snapshot?.allocator ?? { idCurrent: 0n, tsCurrent: 0n };
     this.regions = new RegionCatalog({ log: options.persistence, nowMs });
     this.regions.restore(options.snapshot?.regions ?? []);
-    this.stores = new StoreRegistry(nowMs);
+    this.stores = new StoreRegistry(nowMs, monoMs);
     this.checkpoint = new Checkpointer(options.persistence, restored, options.onBackgroundError);
     this.ids = new IdAllocator({
       checkpoint: this.checkpoint,
@@ -114,10 +111,10 @@ export class Cluster {
     this.stores.heartbeat(stats);
     const ops = this.operators;
     ops.observeStoreHeartbeat(stats.storeId, stats.leaderNum);
-    const now = this.#nowMs();
+    const now = this.#monoMs();
     const isUp = (storeId: bigint): boolean => {
       const s = this.stores.get(storeId);
-      return s !== undefined && storeLiveness(s.lastHeartbeatMs, now, this.liveness) === "up";
+      return s !== undefined && storeLiveness(s.lastHeartbeatMonoMs, now, this.liveness) === "up";
     };
     ops.prune((id) => this.regions.getRegion(id), isUp);
     const max = ops.limits.maxInFlightPerStore;
@@ -146,13 +143,21 @@ export class Cluster {
   /** The liveness of a known store as of now, or undefined for a store that never sent a heartbeat. */
   storeLiveness(storeId: bigint): StoreLiveness | undefined {
     const s = this.stores.get(storeId);
-    return s === undefined ? undefined : storeLiveness(s.lastHeartbeatMs, this.#nowMs(), this.liveness);
+    return s === undefined ? undefined : storeLiveness(s.lastHeartbeatMonoMs, this.#monoMs(), this.liveness);
   }
 
   /** Every known store with its liveness as of now, by ascending id. */
   storeStatuses(): StoreStatus[] {
-    const now = this.#nowMs();
-    return this.stores.list().map((s) => ({ ...s, liveness: storeLiveness(s.lastHeartbeatMs, now, this.liveness) }));
+    const now = this.#monoMs();
+    return this.stores.list().map((s) => ({
+      storeId: s.storeId,
+      regionNum: s.regionNum,
+      leaderNum: s.leaderNum,
+      capacity: s.capacity,
+      available: s.available,
+      lastHeartbeatMs: BigInt(Math.max(0, Math.trunc(s.lastHeartbeatMs))),
+      liveness: storeLiveness(s.lastHeartbeatMonoMs, now, this.liveness),
+    }));
   }
 
   /**

@@ -2,7 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PdError } from "../errors.js";
 import { type RegionEdit, RegionCatalog, type RegionLog } from "./catalog.js";
-import { hasDuplicatePeers, type Region, rangesOverlap, regionContains, regionsEqual } from "./region.js";
+import { type Region, rangesOverlap, regionContains, regionsEqual } from "@nokv/pd-model";
+import { hasDuplicatePeers } from "./region.js";
 
 const k = (s: string) => new TextEncoder().encode(s);
 

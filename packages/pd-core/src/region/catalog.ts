@@ -1,15 +1,15 @@
-import { PdError } from "../errors.js";
 import {
   cloneRegion,
+  compareKeys,
   formatEpoch,
   formatRange,
-  hasDuplicatePeers,
+  keysEqual,
   type Region,
   rangesOverlap,
   regionsEqual,
-  validateRegion,
-} from "./region.js";
-import { compareKeys, keysEqual } from "./keys.js";
+} from "@nokv/pd-model";
+import { PdError } from "../errors.js";
+import { hasDuplicatePeers, validateRegion } from "./region.js";
 import { RouteIndex } from "./route-index.js";
 
 /** One durable change to the region catalog. */
@@ -171,6 +171,20 @@ export class RegionCatalog {
   /** Up to `limit` regions in key order from the one holding `fromKey`. */
   scan(fromKey: Uint8Array, limit: number): Region[] {
     return this.#index.scan(fromKey, limit);
+  }
+
+  /**
+   * One page of a listing in key order: up to `limit` regions from the one
+   * holding `fromKey`, and where the next page starts (the last region's end
+   * key) when more regions follow. One definition for every API that pages.
+   */
+  page(fromKey: Uint8Array, limit: number): { readonly regions: Region[]; readonly nextStartKey: Uint8Array | undefined } {
+    // One more than asked says whether another page follows.
+    const found = this.#index.scan(fromKey, limit + 1);
+    const regions = found.length > limit ? found.slice(0, limit) : found;
+    const last = regions.at(-1);
+    const more = found.length > limit && last !== undefined && last.endKey.length > 0;
+    return { regions, nextStartKey: more ? last.endKey : undefined };
   }
 
   /** All regions in key order, lazily (the index must not change while iterating). */

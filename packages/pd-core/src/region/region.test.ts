@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PdError } from "../errors.js";
-import { hasDuplicatePeers, MAX_UINT64, type Region, type RegionPeer, validateRegion } from "./region.js";
+import { MAX_UINT64, type Region, type RegionPeer } from "@nokv/pd-model";
+import { hasDuplicatePeers, validateRegion } from "./region.js";
 
 const peer = (storeId: bigint, peerId: bigint): RegionPeer => ({ storeId, peerId });
 const region = (peers: RegionPeer[], start = "a", end = "b", id = 1n): Region => ({

@@ -1,6 +1,5 @@
 import btree from "sorted-btree";
-import { compareKeys } from "./keys.js";
-import { type Region, regionContains } from "./region.js";
+import { compareKeys, type Region, regionContains } from "@nokv/pd-model";
 
 // sorted-btree is CommonJS: Node's ESM loader hands over the module object
 // (class under `.default`), bundlers and vitest hand over the class itself.

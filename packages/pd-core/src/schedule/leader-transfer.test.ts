@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Region } from "../region/region.js";
-import type { StoreStats } from "../store/store-registry.js";
+import type { Region } from "@nokv/pd-model";
+import type { StoreStats } from "@nokv/pd-model";
 import { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./leader-transfer.js";
 
 const store = (storeId: bigint, leaderNum: bigint): StoreStats => ({ storeId, leaderNum, regionNum: 0n, capacity: 0n, available: 0n });

@@ -1,5 +1,6 @@
-import { hasDuplicatePeers, type Region } from "../region/region.js";
-import type { StoreStats } from "../store/store-registry.js";
+import type { Region } from "@nokv/pd-model";
+import { hasDuplicatePeers } from "../region/region.js";
+import type { StoreStats } from "@nokv/pd-model";
 
 /** A hint for a store: move the leadership of `regionId` from one peer to another. */
 export interface LeaderTransfer {

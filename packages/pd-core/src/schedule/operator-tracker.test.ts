@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Region } from "../region/region.js";
+import type { Region } from "@nokv/pd-model";
 import type { LeaderTransfer } from "./leader-transfer.js";
 import { checkOperatorLimits, DEFAULT_OPERATOR_LIMITS, OperatorTracker } from "./operator-tracker.js";
 

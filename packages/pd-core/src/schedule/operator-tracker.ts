@@ -1,4 +1,5 @@
-import { hasDuplicatePeers, type Region, type RegionEpoch } from "../region/region.js";
+import type { Region, RegionEpoch } from "@nokv/pd-model";
+import { hasDuplicatePeers } from "../region/region.js";
 import type { LeaderTransfer } from "./leader-transfer.js";
 
 /** Bounds of the leader-transfer operators PD keeps in flight. */

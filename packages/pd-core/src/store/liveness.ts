@@ -1,3 +1,5 @@
+import type { StoreLiveness } from "@nokv/pd-model";
+
 /**
  * Liveness of a store, derived from the time since its last heartbeat (as in
  * TiKV's PD):
@@ -10,7 +12,7 @@
  *
  * A store that heartbeats again is `up` at once.
  */
-export type StoreLiveness = "up" | "disconnected" | "down";
+export type KnownLiveness = Exclude<StoreLiveness, "unknown">;
 
 /** When a silent store stops counting as up, in milliseconds since its last heartbeat. */
 export interface LivenessThresholds {
@@ -46,14 +48,14 @@ export function checkLivenessThresholds(t: LivenessThresholds): LivenessThreshol
 
 /**
  * The liveness of a store whose last heartbeat arrived at `lastHeartbeatMs`,
- * seen at `nowMs` (both wall-clock ms). Pure. A clock that stepped back (a
+ * seen at `nowMs` (both read from one monotonic clock). Pure. A time "in the future"
  * heartbeat "in the future") counts as up.
  */
 export function storeLiveness(
   lastHeartbeatMs: number,
   nowMs: number,
   thresholds: LivenessThresholds = DEFAULT_LIVENESS_THRESHOLDS,
-): StoreLiveness {
+): KnownLiveness {
   const silentMs = nowMs - lastHeartbeatMs;
   if (silentMs >= thresholds.downAfterMs) return "down";
   if (silentMs >= thresholds.disconnectedAfterMs) return "disconnected";

@@ -1,18 +1,12 @@
+import type { StoreStats } from "@nokv/pd-model";
 import { PdError } from "../errors.js";
-
-/** What a store reports in its heartbeat. */
-export interface StoreStats {
-  readonly storeId: bigint;
-  readonly regionNum: bigint;
-  readonly leaderNum: bigint;
-  readonly capacity: bigint;
-  readonly available: bigint;
-}
 
 /** A store as PD knows it: its last reported stats and when they arrived. */
 export interface StoreInfo extends StoreStats {
-  /** Wall-clock ms of the last heartbeat. */
+  /** Wall-clock ms of the last heartbeat: for people and reports, never for deciding. */
   readonly lastHeartbeatMs: number;
+  /** Monotonic ms of the last heartbeat: what liveness is measured from (a wall clock can step). */
+  readonly lastHeartbeatMonoMs: number;
 }
 
 /**
@@ -22,9 +16,12 @@ export interface StoreInfo extends StoreStats {
 export class StoreRegistry {
   readonly #stores = new Map<bigint, StoreInfo>();
   readonly #nowMs: () => number;
+  readonly #monoMs: () => number;
 
-  constructor(nowMs: () => number = Date.now) {
+  /** `nowMs`: the wall clock (reported times); `monoMs`: a monotonic clock (elapsed time). */
+  constructor(nowMs: () => number = Date.now, monoMs: () => number = () => performance.now()) {
     this.#nowMs = nowMs;
+    this.#monoMs = monoMs;
   }
 
   /**
@@ -41,6 +38,7 @@ export class StoreRegistry {
       capacity: stats.capacity,
       available: stats.available,
       lastHeartbeatMs: this.#nowMs(),
+      lastHeartbeatMonoMs: this.#monoMs(),
     };
     this.#stores.set(stats.storeId, info);
     return info;

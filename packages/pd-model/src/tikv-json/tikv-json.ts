@@ -1,4 +1,4 @@
-import type { PdMember } from "../member/member.js";
+import type { PdMember, PdMembers } from "../member/member.js";
 import { toHex } from "../region/keys.js";
 import type { Region } from "../region/region.js";
 import type { StoreLiveness, StoreStatus } from "../store/store.js";
@@ -43,11 +43,19 @@ export interface TikvRegionJson {
   readonly peers: ReadonlyArray<{ readonly id: string; readonly store_id: string }>;
 }
 
-/** A PD member: `{name, advertise_addr, is_leader}`. */
+/** A PD member as TiKV's `/members` lists it: `{name, client_urls, is_leader}`. */
 export interface TikvMemberJson {
   readonly name: string;
-  readonly advertise_addr: string;
+  readonly client_urls: readonly string[];
   readonly is_leader: boolean;
+}
+
+/** A page of regions: `{count, regions, has_more, next_start_key?}` (the key where the next page starts, hex). */
+export interface TikvRegionPageJson {
+  readonly count: number;
+  readonly regions: readonly TikvRegionJson[];
+  readonly has_more: boolean;
+  readonly next_start_key?: string;
 }
 
 /** A store in TiKV's `/stores` entry shape. */
@@ -77,9 +85,26 @@ export function regionToTikvJson(r: Region): TikvRegionJson {
   };
 }
 
-/** A member as JSON. */
+/** A member in TiKV's `/members` entry shape. */
 export function memberToTikvJson(m: PdMember): TikvMemberJson {
-  return { name: m.name, advertise_addr: m.advertiseAddr, is_leader: m.isLeader };
+  return { name: m.name, client_urls: [m.advertiseAddr], is_leader: m.isLeader };
+}
+
+/** The members and the leader: `{members: [...], leader: {...} | null}`. */
+export function membersToTikvJson(m: PdMembers): { readonly members: readonly TikvMemberJson[]; readonly leader: TikvMemberJson | null } {
+  return { members: m.members.map(memberToTikvJson), leader: m.leader === undefined ? null : memberToTikvJson(m.leader) };
+}
+
+/** The stores: `{count, stores: [...]}`. */
+export function storesToTikvJson(stores: readonly StoreStatus[]): { readonly count: number; readonly stores: readonly TikvStoreJson[] } {
+  return { count: stores.length, stores: stores.map(storeToTikvJson) };
+}
+
+/** A page of a region listing (see {@link TikvRegionPageJson}). */
+export function regionPageToTikvJson(page: { readonly regions: readonly Region[]; readonly nextStartKey: Uint8Array | undefined }): TikvRegionPageJson {
+  const regions = page.regions.map(regionToTikvJson);
+  const more = page.nextStartKey !== undefined;
+  return { count: regions.length, regions, has_more: more, ...(more && { next_start_key: keyToTikvHex(page.nextStartKey) }) };
 }
 
 /** `JSON.stringify` with every bigint written as its decimal string. */

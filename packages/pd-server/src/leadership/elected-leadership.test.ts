@@ -1,4 +1,5 @@
-import { PdError, type Region } from "@nokv/pd-core";
+import { PdError } from "@nokv/pd-core";
+import type { Region } from "@nokv/pd-model";
 import { type CampaignOptions, createMemoryStore, type LeaderTerm, type PdMember, type Store } from "@nokv/pd-storage";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";

@@ -1,11 +1,8 @@
 import type { Cluster } from "@nokv/pd-core";
+import type { PdMember, PdMembers } from "@nokv/pd-model";
 
-/** One PD member as reported by `GetMembers`. */
-export interface MemberInfo {
-  readonly name: string;
-  readonly advertiseAddr: string;
-  readonly isLeader: boolean;
-}
+/** One PD member as reported by `GetMembers` (the domain's `PdMember`). */
+export type MemberInfo = PdMember;
 
 /**
  * Who may serve, and with which cluster model. The service asks before every
@@ -20,7 +17,7 @@ export interface Leadership {
    */
   serving(): Cluster;
   /** The members and the leader, for `GetMembers`. */
-  members(): { readonly members: readonly MemberInfo[]; readonly leader: MemberInfo | undefined };
+  members(): PdMembers;
 }
 
 /** The single-process PD: always the leader of a one-member cluster. */

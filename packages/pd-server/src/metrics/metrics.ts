@@ -175,7 +175,7 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
     registers: [registry],
     collect() {
       const n = { up: 0, disconnected: 0, down: 0 };
-      for (const s of cluster()?.storeStatuses() ?? []) n[s.liveness]++;
+      for (const s of cluster()?.storeStatuses() ?? []) if (s.liveness !== "unknown") n[s.liveness]++;
       for (const [liveness, v] of Object.entries(n)) this.set({ liveness }, v);
     },
   });

@@ -1,8 +1,9 @@
 import { type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, type ServiceError, status } from "@grpc/grpc-js";
+import { PD_ERROR_CODE_TRAILER } from "@nokv/pd-model";
 import { PDService, type PDServer, type TsoRequest, type TsoResponse } from "@nokv/pd-proto";
 import type { Logger } from "pino";
 import type { PdMetrics, RpcMetrics } from "../metrics/metrics.js";
-import { ERROR_CODE_KEY, toServiceError } from "../status.js";
+import { toServiceError } from "../status.js";
 import { requestValidators, type RequestLimits } from "./limits.js";
 
 /** What {@link instrumentHandlers} adds around the handlers. */
@@ -25,7 +26,7 @@ type UnaryHandler = (call: ServerUnaryCall<unknown, unknown>, cb: sendUnaryData<
 const HEARTBEATS: Partial<Record<keyof PDServer, "store" | "region">> = { storeHeartbeat: "store", regionHeartbeat: "region" };
 
 function pdCode(err: Partial<ServiceError>): string {
-  const v = err.metadata?.get(ERROR_CODE_KEY)[0];
+  const v = err.metadata?.get(PD_ERROR_CODE_TRAILER)[0];
   return typeof v === "string" ? v : (status[err.code ?? status.UNKNOWN] ?? "UNKNOWN");
 }
 

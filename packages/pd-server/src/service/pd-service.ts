@@ -1,18 +1,22 @@
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
 import { type Cluster, PdError, type Run } from "@nokv/pd-core";
-import type {
-  GetMembersResponse,
-  GetRegionByIdResponse,
-  GetRegionByKeyResponse,
-  Member,
-  PDServer,
-  RegionHeartbeatResponse,
-  TsoRequest,
-  TsoResponse,
+import {
+  type GetMembersResponse,
+  type GetRegionByIdResponse,
+  type GetRegionByKeyResponse,
+  membersToWire,
+  operationToWire,
+  type PDServer,
+  type RegionHeartbeatResponse,
+  regionFromWire,
+  regionToWire,
+  storeStatsFromWire,
+  storeStatusToWire,
+  type TsoRequest,
+  type TsoResponse,
 } from "@nokv/pd-proto";
 import type { Logger } from "pino";
-import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "../convert.js";
-import type { Leadership, MemberInfo } from "../leadership/leadership.js";
+import type { Leadership } from "../leadership/leadership.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import { toServiceError } from "../status.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
@@ -62,7 +66,6 @@ export class OpenStreams {
 
 type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
 
-const memberToWire = (m: MemberInfo): Member => ({ name: m.name, advertiseAddr: m.advertiseAddr, isLeader: m.isLeader });
 
 /**
  * The RPCs of `pb.PD` over a {@link Cluster}. Every request first asks the
@@ -200,15 +203,11 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
     listStores: unary("ListStores", (_req, cluster) => ({ stores: cluster.storeStatuses().map(storeStatusToWire) })),
 
     listRegions: unary("ListRegions", (req, cluster) => {
-      const limit = scanLimit(req.limit, limits);
-      // One more than asked says whether another page follows.
-      const page = cluster.regions.scan(req.startKey, limit + 1);
-      const hasMore = page.length > limit && page[limit - 1]!.endKey.length > 0;
-      const regions = page.slice(0, limit);
+      const page = cluster.regions.page(req.startKey, scanLimit(req.limit, limits));
       return {
-        regions: regions.map(regionToWire),
-        hasMore,
-        nextStartKey: hasMore ? Buffer.from(regions[limit - 1]!.endKey) : Buffer.alloc(0),
+        regions: page.regions.map(regionToWire),
+        hasMore: page.nextStartKey !== undefined,
+        nextStartKey: page.nextStartKey === undefined ? Buffer.alloc(0) : Buffer.from(page.nextStartKey),
       };
     }),
 
@@ -221,8 +220,7 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
     // Answered by every member, leader or not: it is how clients find the leader.
     getMembers(_call: ServerUnaryCall<unknown, GetMembersResponse>, cb: sendUnaryData<GetMembersResponse>) {
       try {
-        const { members, leader } = leadership.members();
-        cb(null, { members: members.map(memberToWire), leader: leader === undefined ? undefined : memberToWire(leader) });
+        cb(null, membersToWire(leadership.members()));
       } catch (err) {
         cb(toServiceError(err, "GetMembers", log), null);
       }

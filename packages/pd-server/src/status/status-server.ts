@@ -1,13 +1,23 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
-import { type Cluster, isPdError, MAX_UINT64 } from "@nokv/pd-core";
+import { type Cluster, isPdError } from "@nokv/pd-core";
+import {
+  keyToTikvHex,
+  membersToTikvJson,
+  parseUint64,
+  regionPageToTikvJson,
+  regionToTikvJson,
+  storesToTikvJson,
+  storeToTikvJson,
+  stringifyJson as stringify,
+} from "@nokv/pd-model";
 import type { Logger } from "pino";
 import type { Leadership } from "../leadership/leadership.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import type { RequestLimits } from "../service/limits.js";
 import type { PdTlsOptions } from "../tls/tls.js";
-import { keyFromUrl, regionToJson, storeToJson, stringify } from "./inspect-json.js";
+import { keyFromUrl } from "./url-key.js";
 
 /** What the status server reads from. */
 export interface StatusServerDeps {
@@ -42,10 +52,11 @@ class HttpError extends Error {
 }
 
 function parseId(what: string, raw: string): bigint {
-  if (!/^[1-9][0-9]{0,19}$/.test(raw) || BigInt(raw) > MAX_UINT64) {
+  const id = parseUint64(raw);
+  if (id === undefined || id === 0n) {
     throw new HttpError(400, `invalid ${what} id ${JSON.stringify(decodeURIComponent(raw))}: expected a decimal uint64 above 0`);
   }
-  return BigInt(raw);
+  return id;
 }
 
 function send(res: ServerResponse, status: number, body: string, contentType = "application/json; charset=utf-8"): void {
@@ -94,24 +105,13 @@ export async function startStatusServer(addr: { host: string; port: number }, de
       const ok = serving();
       return { status: ok ? 200 : 503, body: { name: deps.name, health: ok, status: ok ? "SERVING" : "NOT_SERVING" } };
     }
-    if (rest === "members") {
-      const { members, leader } = leadership.members();
-      const member = (m: { name: string; advertiseAddr: string; isLeader: boolean }) => ({
-        name: m.name,
-        client_urls: [m.advertiseAddr],
-        is_leader: m.isLeader,
-      });
-      return { status: 200, body: { members: members.map(member), leader: leader === undefined ? null : member(leader) } };
-    }
-    if (rest === "stores") {
-      const stores = cluster().storeStatuses().map(storeToJson);
-      return { status: 200, body: { count: stores.length, stores } };
-    }
+    if (rest === "members") return { status: 200, body: membersToTikvJson(leadership.members()) };
+    if (rest === "stores") return { status: 200, body: storesToTikvJson(cluster().storeStatuses()) };
     if (rest.startsWith("store/")) {
       const id = parseId("store", rest.slice("store/".length));
       const s = cluster().storeStatuses().find((x) => x.storeId === id);
       if (s === undefined) throw new HttpError(404, `store ${id} not found`);
-      return { status: 200, body: storeToJson(s) };
+      return { status: 200, body: storeToTikvJson(s) };
     }
     if (rest === "regions") {
       const limitRaw = q.get("limit");
@@ -126,26 +126,21 @@ export async function startStatusServer(addr: { host: string; port: number }, de
       const startKey = keyFromUrl(rawQueryParam(url.search, "start_key") ?? "", q.get("format"));
       if (startKey === undefined) throw new HttpError(400, "invalid start_key or format (format is raw or hex)");
       if (startKey.length > limits.maxKeyBytes) throw new HttpError(400, `start_key: ${startKey.length} bytes exceed the limit of ${limits.maxKeyBytes}`);
-      const page = cluster().regions.scan(startKey, limit + 1);
-      const hasMore = page.length > limit && page[limit - 1]!.endKey.length > 0;
-      const regions = page.slice(0, limit).map(regionToJson);
-      const body: Record<string, unknown> = { count: regions.length, regions, has_more: hasMore };
-      if (hasMore) body.next_start_key = (regions[limit - 1] as { end_key: string }).end_key;
-      return { status: 200, body };
+      return { status: 200, body: regionPageToTikvJson(cluster().regions.page(startKey, limit)) };
     }
     if (rest.startsWith("region/id/")) {
       const id = parseId("region", rest.slice("region/id/".length));
       const r = cluster().regions.getRegion(id);
       if (r === undefined) throw new HttpError(404, `region ${id} not found`);
-      return { status: 200, body: regionToJson(r) };
+      return { status: 200, body: regionToTikvJson(r) };
     }
     if (rest.startsWith("region/key/")) {
       const key = keyFromUrl(rest.slice("region/key/".length), q.get("format"));
       if (key === undefined) throw new HttpError(400, "invalid key or format (format is raw or hex)");
       if (key.length > limits.maxKeyBytes) throw new HttpError(400, `key: ${key.length} bytes exceed the limit of ${limits.maxKeyBytes}`);
       const r = cluster().getRegionByKey(key);
-      if (r === undefined) throw new HttpError(404, `no region holds key ${Buffer.from(key).toString("hex").toUpperCase() || '""'}`);
-      return { status: 200, body: regionToJson(r) };
+      if (r === undefined) throw new HttpError(404, `no region holds key ${keyToTikvHex(key) || '""'}`);
+      return { status: 200, body: regionToTikvJson(r) };
     }
     throw new HttpError(404, `no such path ${path}`);
   }

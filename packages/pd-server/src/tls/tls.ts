@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
-import { Metadata, ServerCredentials, type ServiceError, status } from "@grpc/grpc-js";
+import { ServerCredentials, type ServiceError } from "@grpc/grpc-js";
+import { encodePdError } from "@nokv/pd-proto";
 import type { CallerInfo } from "../service/instrument.js";
-import { ERROR_CODE_KEY } from "../status.js";
 
 /**
  * TLS for the gRPC port and the status port (`--cert`, `--key`, `--cacert`,
@@ -64,13 +64,7 @@ export function certificateAuthorizer(allowedCNs: readonly string[] | undefined)
   return (call) => {
     const cn = call.getAuthContext?.()?.sslPeerCertificate?.subject?.CN;
     if (typeof cn === "string" && allowed.has(cn)) return undefined;
-    const metadata = new Metadata();
-    metadata.set(ERROR_CODE_KEY, "PERMISSION_DENIED");
-    return {
-      code: status.PERMISSION_DENIED,
-      details: `client certificate CN ${JSON.stringify(cn ?? "")} is not allowed`,
-      metadata,
-    };
+    return encodePdError("PERMISSION_DENIED", `client certificate CN ${JSON.stringify(cn ?? "")} is not allowed`);
   };
 }
 

@@ -1,4 +1,5 @@
-import { MAX_UINT64, type Region, type RegionEdit } from "@nokv/pd-core";
+import { type RegionEdit } from "@nokv/pd-core";
+import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { Etcd3 } from "etcd3";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

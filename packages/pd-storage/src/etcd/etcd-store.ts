@@ -1,13 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
-import {
-  type AllocatorState,
-  type ClusterSnapshot,
-  MAX_UINT64,
-  PdError,
-  type Region,
-  type RegionEdit,
-} from "@nokv/pd-core";
+import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
+import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
 import type { Store } from "../store.js";
 import { formatFlatCheckpoints, parseAllocatorState } from "../local-file/pd-state-file.js";

@@ -1,4 +1,5 @@
-import { MAX_UINT64, PdError } from "@nokv/pd-core";
+import { PdError } from "@nokv/pd-core";
+import { MAX_UINT64 } from "@nokv/pd-model";
 
 /** Root of every key PD writes to etcd. */
 export const ETCD_KEY_ROOT = "/nokv/pd/";

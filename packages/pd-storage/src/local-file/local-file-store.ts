@@ -1,16 +1,8 @@
 import { createHash } from "node:crypto";
 import { type FileHandle, link, mkdir, open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import {
-  type AllocatorState,
-  type AppendLimit,
-  type ClusterSnapshot,
-  largestIdIn,
-  PdError,
-  type Region,
-  RegionCatalog,
-  type RegionEdit,
-} from "@nokv/pd-core";
+import { type AllocatorState, type AppendLimit, type ClusterSnapshot, PdError, RegionCatalog, type RegionEdit } from "@nokv/pd-core";
+import { largestIdIn, type Region } from "@nokv/pd-model";
 import { storageError } from "../storage-error.js";
 import type { Store } from "../store.js";
 import { fsyncDir, writeFileAtomic } from "./durable-fs.js";

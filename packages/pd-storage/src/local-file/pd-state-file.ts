@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { type AllocatorState, MAX_UINT64, PdError, type Region, validateRegion } from "@nokv/pd-core";
+import { type AllocatorState, PdError, validateRegion } from "@nokv/pd-core";
+import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { parse } from "lossless-json";
 
 /** The allocator checkpoint file in a workdir (the Go PD's name and format). */

@@ -1,4 +1,5 @@
-import { PdError, type Region, type RegionEdit } from "@nokv/pd-core";
+import { PdError, type RegionEdit } from "@nokv/pd-core";
+import { type Region } from "@nokv/pd-model";
 
 // Binary encoding of region edits, little-endian:
 //   edit   := kind:u8 (1 = put, 2 = delete) body

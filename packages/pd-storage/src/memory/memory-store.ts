@@ -1,4 +1,5 @@
-import { type AllocatorState, type ClusterSnapshot, PdError, type Region, type RegionEdit } from "@nokv/pd-core";
+import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
+import { type Region } from "@nokv/pd-model";
 import type { Store } from "../store.js";
 
 /**
