@@ -5,7 +5,7 @@ import { type AllocatorState, type AppendLimit, type ClusterSnapshot, PdError, R
 import { largestIdIn, type Region } from "@nokv/pd-model";
 import { storageError } from "../storage-error.js";
 import type { Store } from "../store.js";
-import { fsyncDir, writeFileAtomic } from "./durable-fs.js";
+import { fsyncDir, writeFileAtomic, writeSyncedFile } from "./durable-fs.js";
 import { formatAllocatorState, type PdStateFile, readPdStateFile, type SkippedRegion, STATE_FILE } from "./pd-state-file.js";
 import { decodeEdits, editBytes, encodeEdits } from "./region-codec.js";
 import { frameRecord, MAX_RECORD_BYTES, scanRecords, type TornReason } from "./record-file.js";
@@ -470,16 +470,7 @@ async function* snapshotChunks(baseGen: bigint, regions: readonly Region[], chun
 async function createLog(dir: string, gen: bigint): Promise<{ handle: FileHandle; bytes: number }> {
   const final = join(dir, logName(gen));
   const tmp = `${final}.tmp`;
-  const fh = await open(tmp, "w", 0o644);
-  try {
-    await fh.write(LOG_MAGIC, 0, LOG_MAGIC.length, 0);
-    await fh.sync();
-  } catch (err) {
-    await fh.close().catch(() => undefined);
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-  await fh.close();
+  await writeSyncedFile(tmp, [LOG_MAGIC]);
   try {
     await link(tmp, final);
   } finally {
