@@ -2,7 +2,7 @@ import { MAX_UINT64, type Region, type RegionEdit } from "@nokv/pd-core";
 import { Etcd3 } from "etcd3";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ContractHarness, storeContract, testRegion } from "../store.contract.js";
+import { type ContractHarness, storeContract, testRegion } from "../testing/store-contract.js";
 import { encodeEdits } from "../local-file/region-codec.js";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
 import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
 import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
 import { waitUntil } from "../testing/wait-until.js";
-import { testRegion } from "../store.contract.js";
+import { testRegion } from "../testing/store-contract.js";
 import { openEtcdStore } from "./etcd-store.js";
 import { createLeaderElection, type LeaderElection, type LeaderTerm } from "./leader-election.js";
 
