@@ -1,7 +1,8 @@
 import { Server, setLogger } from "@grpc/grpc-js";
 import { type Cluster, type ClusterPersistence, createCluster, type LivenessThresholds, type OperatorLimits } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
-import { createMemoryStore, type LocalFileStoreStats, type PdMember, type Store } from "@nokv/pd-storage";
+import type { PdMember } from "@nokv/pd-etcd";
+import { createMemoryStore, type LocalFileStoreStats, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
 import { createElectedLeadership, type Election, type ElectedLeadership } from "./leadership/elected-leadership.js";
 import { createSoloLeadership, type Leadership } from "./leadership/leadership.js";
@@ -61,7 +62,7 @@ export interface PdServerOptions {
   readonly reflection?: boolean;
 }
 
-/** The known PD members, kept by a registry such as pd-storage's `MemberRegistry`. */
+/** The known PD members, kept by a registry such as pd-etcd's `MemberRegistry`. */
 export interface MemberDirectory {
   members(): readonly PdMember[];
   close(): Promise<void>;

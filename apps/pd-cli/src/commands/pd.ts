@@ -1,15 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
 import { createPdServer, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
-import {
-  createLeaderElection,
-  createMemberRegistry,
-  createMemoryStore,
-  describeRecovery,
-  openEtcdStore,
-  openLocalFileStore,
-  type Store,
-} from "@nokv/pd-storage";
+import { createLeaderElection, createMemberRegistry, openEtcdStore } from "@nokv/pd-etcd";
+import { createMemoryStore, describeRecovery, openLocalFileStore, type Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import { DEFAULT_PD_ADDR } from "../defaults.js";
 

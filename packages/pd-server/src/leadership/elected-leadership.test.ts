@@ -1,5 +1,6 @@
 import { PdError, type Region } from "@nokv/pd-core";
-import { type CampaignOptions, createMemoryStore, type LeaderTerm, type PdMember, type Store } from "@nokv/pd-storage";
+import type { CampaignOptions, LeaderTerm, PdMember } from "@nokv/pd-etcd";
+import { createMemoryStore, type Store } from "@nokv/pd-storage";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { createElectedLeadership, type Election } from "./elected-leadership.js";

@@ -1,9 +1,10 @@
 import { type Cluster, type ClusterOptions, type ClusterPersistence, createCluster, isPdError, PdError } from "@nokv/pd-core";
-import type { CampaignOptions, LeaderTerm, PdMember, Store } from "@nokv/pd-storage";
+import type { CampaignOptions, LeaderTerm, PdMember } from "@nokv/pd-etcd";
+import type { Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import type { Leadership, MemberInfo } from "./leadership.js";
 
-/** The part of `@nokv/pd-storage`'s `LeaderElection` this coordinator drives. */
+/** The part of `@nokv/pd-etcd`'s `LeaderElection` this coordinator drives. */
 export interface Election {
   /** True while this member leads and its lease is surely alive (checked per request). */
   readonly isLeader: boolean;
