@@ -37,3 +37,4 @@ export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from ".
 export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
 export { Cluster, createCluster } from "./cluster/cluster.js";
 export type { ClusterOptions, ClusterPersistence, ClusterSnapshot, StoreStatus } from "./cluster/cluster.js";
+export type { Leadership, LeadershipHost, MemberInfo, RestoredState } from "./leadership/leadership.js";

@@ -1,15 +1,17 @@
 /**
- * `@nokv/pd-server`: NoKV's PD as a grpc-js service (`pb.PD`), wiring the
- * cluster model of `@nokv/pd-core` to a `@nokv/pd-storage` store.
+ * `@nokv/pd-server`: NoKV's PD as a grpc-js service (`pb.PD`), serving the
+ * cluster model of `@nokv/pd-core` through a `Leadership`: a single PD over a
+ * `@nokv/pd-storage` store ({@link createSoloLeadership}), or an elected
+ * member (`@nokv/pd-etcd`). Nothing here depends on etcd.
  */
 export { createPdServer, routeGrpcLogs } from "./server.js";
-export type { ElectedModeOptions, MemberDirectory, PdServer, PdServerOptions } from "./server.js";
+export type { PdServer, PdServerOptions } from "./server.js";
 export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
-export { createSoloLeadership } from "./leadership/leadership.js";
-export type { Leadership, MemberInfo } from "./leadership/leadership.js";
-export { ElectedLeadership, createElectedLeadership } from "./leadership/elected-leadership.js";
-export type { Election, ElectedLeadershipOptions } from "./leadership/elected-leadership.js";
+export { SoloLeadership, createSoloLeadership } from "./leadership/solo-leadership.js";
+export type { SoloLeadershipOptions } from "./leadership/solo-leadership.js";
+/** The leadership contract lives in `@nokv/pd-core`; re-exported for those who implement or inspect one. */
+export type { Leadership, LeadershipHost, MemberInfo, RestoredState } from "@nokv/pd-core";
 export { ERROR_CODE_KEY, LEADER_ADDR_KEY, grpcStatusFor, toServiceError } from "./status.js";
 export { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "./convert.js";
 export { createPdMetrics } from "./metrics/metrics.js";

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { loadConfig, parseScope, resolvePdAddr, resolvePdWorkDir } from "@nokv/nokv-config";
-import { createPdServer, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
-import { createLeaderElection, createMemberRegistry, openEtcdStore } from "@nokv/pd-etcd";
+import { createElectedMember } from "@nokv/pd-etcd";
+import { createPdServer, createSoloLeadership, type PdServer, type PdTlsOptions } from "@nokv/pd-server";
 import { createMemoryStore, describeRecovery, openLocalFileStore, type Store } from "@nokv/pd-storage";
 import type { Logger } from "pino";
 import { DEFAULT_PD_ADDR } from "../defaults.js";
@@ -115,10 +115,8 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
   } else {
     store = createMemoryStore();
   }
-  const server = await createPdServer({
-    ...serverOptions(opts, settings, tls, log),
-    store,
-  });
+  const leadership = createSoloLeadership({ store, name: opts.name, advertiseAddr: opts.advertiseAddr });
+  const server = await createPdServer({ ...serverOptions(opts, settings, tls, log), leadership });
   const r = server.restored!;
   if (settings.workdir === undefined || settings.workdir.trim() === "") {
     log.warn("no --workdir: the region catalog and allocator ceilings live in memory only; after a restart ids and timestamps start again from --id-start/--ts-start");
@@ -149,8 +147,6 @@ function serverOptions(opts: PdCommandOptions, settings: ResolvedPdSettings, tls
   return {
     addr: settings.addr,
     logger: log,
-    ...(opts.name !== undefined && { name: opts.name }),
-    ...(opts.advertiseAddr !== undefined && { advertiseAddr: opts.advertiseAddr }),
     ...(opts.idStart !== undefined && { idStart: opts.idStart }),
     ...(opts.tsStart !== undefined && { tsStart: opts.tsStart }),
     ...(opts.statusAddr !== undefined && { statusAddr: opts.statusAddr }),
@@ -182,7 +178,9 @@ export function parseEtcdEndpoints(value: string): string[] {
 
 /**
  * Distributed mode: listen at once, register as a member, campaign through
- * etcd, and serve only while leading (followers redirect to the leader).
+ * etcd, and serve only while leading (followers redirect to the leader). The
+ * elected member owns the etcd client, its name, its advertise address and
+ * the lease TTL; the server serves through it.
  */
 async function startElectedPd(
   opts: PdCommandOptions,
@@ -193,40 +191,18 @@ async function startElectedPd(
 ): Promise<PdServer> {
   if (opts.workdir !== undefined) throw new Error("--workdir and --etcd are exclusive: in distributed mode etcd holds PD's state");
   if (opts.recoverMissingState === true) throw new Error("--recover-missing-state is for a --workdir; in distributed mode etcd holds PD's state");
-  const endpoints = parseEtcdEndpoints(opts.etcd!);
-  const clusterId = opts.clusterId ?? "nokv";
-  const election = await createLeaderElection({
-    endpoints,
-    clusterId,
-    onError: (err) => log.warn({ err: err.message }, "leader election: background failure (retrying)"),
+  const member = await createElectedMember({
+    endpoints: parseEtcdEndpoints(opts.etcd!),
+    clusterId: opts.clusterId,
+    name: opts.name,
+    advertiseAddr: opts.advertiseAddr,
+    leaseTtlSec: opts.leaseTtl,
+    log,
+    onRoleChange: (role, self) => out(role === "leader" ? `PD-lite ${self.name} is now the leader` : `PD-lite ${self.name} is no longer the leader`),
   });
-  let name = opts.name;
-  const server = await createPdServer({
-    ...serverOptions(opts, settings, tls, log),
-    elected: {
-      election,
-      openStore: () => openEtcdStore({ endpoints, clusterId, leaderGuard: election }),
-      ...(opts.leaseTtl !== undefined && { leaseTtlSec: opts.leaseTtl }),
-      register: async (self) => {
-        name = self.name;
-        const registry = createMemberRegistry({
-          endpoints,
-          clusterId,
-          self,
-          onError: (err) => log.warn({ err: (err as Error).message }, "member registry: background failure (retrying)"),
-        });
-        await registry.start().catch((err: unknown) => log.warn({ err: (err as Error).message }, "member registry: cannot register yet (retrying)"));
-        return registry;
-      },
-      onRoleChange: (role) => out(role === "leader" ? `PD-lite ${name} is now the leader` : `PD-lite ${name} is no longer the leader`),
-    },
-  }).catch(async (err: unknown) => {
-    await election.close().catch(() => undefined);
-    throw err;
-  });
-  const advertiseAddr = opts.advertiseAddr ?? server.address;
-  out(`PD-lite storage: etcd ${endpoints.join(",")} (cluster ${clusterId})`);
-  out(`PD-lite member ${name} (advertise ${advertiseAddr}) campaigning for leadership, lease ${opts.leaseTtl ?? 2} s`);
+  const server = await createPdServer({ ...serverOptions(opts, settings, tls, log), leadership: member });
+  out(`PD-lite storage: etcd ${member.endpoints.join(",")} (cluster ${member.clusterId})`);
+  out(`PD-lite member ${member.name} (advertise ${member.advertiseAddr}) campaigning for leadership, lease ${member.leaseTtlSec} s`);
   out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
   if (server.statusAddress !== undefined) {
     out(`PD-lite status (metrics, /pd/api/v1) on ${tls === undefined ? "http" : "https"}://${server.statusAddress}`);

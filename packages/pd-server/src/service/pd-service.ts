@@ -1,5 +1,5 @@
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
-import { type Cluster, PdError, type Run } from "@nokv/pd-core";
+import { type Cluster, type Leadership, type MemberInfo, PdError, type Run } from "@nokv/pd-core";
 import type {
   GetMembersResponse,
   GetRegionByIdResponse,
@@ -12,7 +12,6 @@ import type {
 } from "@nokv/pd-proto";
 import type { Logger } from "pino";
 import { operationToWire, regionFromWire, regionToWire, storeStatsFromWire, storeStatusToWire } from "../convert.js";
-import type { Leadership, MemberInfo } from "../leadership/leadership.js";
 import { toServiceError } from "../status.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
 
@@ -23,7 +22,7 @@ const NO_REGION: GetRegionByIdResponse = { region: undefined, notFound: true };
 /** What the handlers are built from. */
 export interface PdHandlerDeps {
   /** Decides whether this member serves, and supplies the cluster model when it does. */
-  readonly leadership: Leadership;
+  readonly leadership: Pick<Leadership, "serving" | "members">;
   readonly log: Logger;
   /** Request limits (`ListRegions` page sizes). Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly limits?: RequestLimits;

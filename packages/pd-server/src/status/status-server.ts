@@ -1,9 +1,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
-import { type Cluster, isPdError, MAX_UINT64 } from "@nokv/pd-core";
+import { type Cluster, isPdError, type Leadership, MAX_UINT64 } from "@nokv/pd-core";
 import type { Logger } from "pino";
-import type { Leadership } from "../leadership/leadership.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import type { RequestLimits } from "../service/limits.js";
 import type { PdTlsOptions } from "../tls/tls.js";
@@ -11,7 +10,7 @@ import { keyFromUrl, regionToJson, storeToJson, stringify } from "./inspect-json
 
 /** What the status server reads from. */
 export interface StatusServerDeps {
-  readonly leadership: Leadership;
+  readonly leadership: Pick<Leadership, "serving" | "members">;
   readonly metrics: PdMetrics;
   readonly limits: RequestLimits;
   readonly log: Logger;
