@@ -6,6 +6,8 @@
  */
 export { createPdServer, routeGrpcLogs } from "./server.js";
 export type { PdServer, PdServerOptions } from "./server.js";
+export { DEFAULT_LISTEN_ADDR, DEFAULT_SHUTDOWN_GRACE_MS, resolvePdServerConfig } from "./config/server-config.js";
+export type { PdServerConfig, PdServerSettings } from "./config/server-config.js";
 export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
 export { SoloLeadership, createSoloLeadership } from "./leadership/solo-leadership.js";

@@ -1,30 +1,23 @@
 import { Server, setLogger } from "@grpc/grpc-js";
-import {
-  type Cluster,
-  type ClusterPersistence,
-  createCluster,
-  type Leadership,
-  type LeadershipHost,
-  type LivenessThresholds,
-  type OperatorLimits,
-  type RestoredState,
-} from "@nokv/pd-core";
+import { type Cluster, type ClusterPersistence, createCluster, type Leadership, type LeadershipHost, type RestoredState } from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
 import type { LocalFileStoreStats, Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
+import { clusterConfigOf, type PdServerConfig, type PdServerSettings, resolvePdServerConfig, splitHostPort } from "./config/server-config.js";
 import { createSoloLeadership } from "./leadership/solo-leadership.js";
 import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
-import { type RequestLimits, resolveRequestLimits } from "./service/limits.js";
 import { createPdHandlers, OpenStreams } from "./service/pd-service.js";
 import { addHealthService, addReflectionService } from "./service/standard-services.js";
 import { startStatusServer, type StatusServer } from "./status/status-server.js";
-import { certificateAuthorizer, checkTlsOptions, isLoopbackHost, type PdTlsOptions, serverCredentials } from "./tls/tls.js";
+import { certificateAuthorizer, isLoopbackHost, serverCredentials } from "./tls/tls.js";
 
-/** Options of {@link createPdServer}. */
-export interface PdServerOptions {
-  /** `host:port` to listen on; port 0 picks a free one. Default `127.0.0.1:2379`. */
-  readonly addr?: string;
+/**
+ * Options of {@link createPdServer}: the server's settings (see
+ * {@link PdServerSettings}; a resolved {@link PdServerConfig} will do) and
+ * who it serves through.
+ */
+export interface PdServerOptions extends PdServerSettings {
   /**
    * Who may serve, and with which cluster model: a single PD over a store
    * ({@link createSoloLeadership}) or an elected member (`@nokv/pd-etcd`'s
@@ -39,40 +32,12 @@ export interface PdServerOptions {
    * it on `close()`. Not together with `leadership`.
    */
   readonly store?: Store;
-  /** Lowest id to hand out (`--id-start`). Default 1. */
-  readonly idStart?: bigint;
-  /** Lowest timestamp to hand out (`--ts-start`). Default 1. */
-  readonly tsStart?: bigint;
-  /** Structured logger; default pino at level `warn` on stderr. */
-  readonly logger?: Logger;
-  /** How long `close()` lets in-flight calls finish before cancelling them, in ms. Default 5000. */
-  readonly shutdownGraceMs?: number;
-  /** Physical time the TSO ceiling runs ahead, in ms. Default 3000. */
-  readonly tsoWindowMs?: number;
-  /** Ids reserved per ceiling write. Default 1000. */
-  readonly idWindow?: bigint;
   /** With `store`: the member name reported by `GetMembers`. Default `pd`. Not together with `leadership`. */
   readonly name?: string;
   /** With `store`: the `host:port` clients should dial for this member. Default: the bound address. Not together with `leadership`. */
   readonly advertiseAddr?: string;
-  /**
-   * `host:port` of the HTTP status server (`--status-addr`): Prometheus
-   * metrics on `/metrics` and the JSON inspection API under `/pd/api/v1`.
-   * Off when absent; port 0 picks a free one. Keep it on loopback unless TLS is on.
-   */
-  readonly statusAddr?: string;
-  /** TLS (and, with `caCert`, mutual TLS) for the gRPC port and the status port. Default plaintext. */
-  readonly tls?: PdTlsOptions;
-  /** Request limits; each violation is `INVALID_ARGUMENT`. Defaults in {@link DEFAULT_REQUEST_LIMITS}. */
-  readonly limits?: Partial<RequestLimits>;
-  /** When silent stores count as disconnected / down. Default 20 s / 30 min. */
-  readonly liveness?: Partial<LivenessThresholds>;
-  /** Bounds of in-flight leader transfers. Default 30 s timeout, 4 per store. */
-  readonly operators?: Partial<OperatorLimits>;
-  /** Record Prometheus metrics. Default: on when `statusAddr` is given. */
-  readonly metrics?: boolean;
-  /** Serve gRPC server reflection. Default true. */
-  readonly reflection?: boolean;
+  /** Structured logger; default pino at level `warn` on stderr. */
+  readonly logger?: Logger;
 }
 
 /** A running PD server. */
@@ -100,14 +65,6 @@ export interface PdServer {
    * store. Idempotent.
    */
   close(): Promise<void>;
-}
-
-function splitHostPort(addr: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(addr.trim());
-  if (!m || m[1] === "") throw new Error(`invalid listen address ${JSON.stringify(addr)}: expected HOST:PORT`);
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port in listen address ${JSON.stringify(addr)}`);
-  return { host: m[1]!, port };
 }
 
 function bindReason(err: Error): string {
@@ -203,31 +160,22 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
   }
   const leadership =
     options.leadership ?? createSoloLeadership({ store: options.store, name: options.name, advertiseAddr: options.advertiseAddr });
-  const addr = options.addr ?? "127.0.0.1:2379";
   let server: Server | undefined;
   let status: StatusServer | undefined;
   try {
+    // Every setting is defaulted and checked here, once; below, only `config` is read.
+    const config: PdServerConfig = resolvePdServerConfig(options);
+    const { addr, limits, tls } = config;
     const { host } = splitHostPort(addr);
-    const statusHost = options.statusAddr === undefined ? undefined : splitHostPort(options.statusAddr);
-    const limits = resolveRequestLimits(options.limits);
-    if (options.tls !== undefined) checkTlsOptions(options.tls);
-    const clusterOptions = {
-      ...(options.idStart !== undefined && { idStart: options.idStart }),
-      ...(options.tsStart !== undefined && { tsStart: options.tsStart }),
-      ...(options.tsoWindowMs !== undefined && { tsoWindowMs: options.tsoWindowMs }),
-      ...(options.idWindow !== undefined && { idWindow: options.idWindow }),
-      onBackgroundError: (err: unknown) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it"),
-      maxIdCount: limits.maxIdCount,
-      maxTsoCount: limits.maxTsoCount,
-      ...(options.liveness !== undefined && { liveness: options.liveness }),
-      ...(options.operators !== undefined && { operators: options.operators }),
-    };
+    const statusHost = config.statusAddr === undefined ? undefined : splitHostPort(config.statusAddr);
+    const cluster = clusterConfigOf(config);
+    const onBackgroundError = (err: unknown) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it");
     let metrics: PdMetrics | undefined;
     let openedWith: ClusterPersistence | undefined;
     const leadershipHost: LeadershipHost = {
       createCluster(snapshot, persistence) {
         openedWith ??= persistence;
-        return createCluster({ ...clusterOptions, persistence: observePersistence(persistence, () => metrics, log), snapshot });
+        return createCluster({ ...cluster, onBackgroundError, persistence: observePersistence(persistence, () => metrics, log), snapshot });
       },
     };
     const restored = await leadership.open(leadershipHost);
@@ -240,17 +188,16 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     // Storage counters come from what a single PD restored; an elected
     // member's stores change with every term.
     const storageStats = restored === undefined ? undefined : storageStatsOf(openedWith);
-    metrics =
-      (options.metrics ?? options.statusAddr !== undefined)
-        ? createPdMetrics({
-            cluster: () => leaderCluster(leadership),
-            isLeader: () => leaderCluster(leadership) !== undefined,
-            ...(storageStats !== undefined && { storageStats }),
-          })
-        : undefined;
+    metrics = config.metrics
+      ? createPdMetrics({
+          cluster: () => leaderCluster(leadership),
+          isLeader: () => leaderCluster(leadership) !== undefined,
+          ...(storageStats !== undefined && { storageStats }),
+        })
+      : undefined;
     const streams = new OpenStreams();
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
-    const authorize = certificateAuthorizer(options.tls?.allowedCNs);
+    const authorize = certificateAuthorizer(tls?.allowedCNs);
     server.addService(
       PDService,
       instrumentHandlers(createPdHandlers({ leadership, log, limits, streams }), {
@@ -261,31 +208,31 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       }),
     );
     const health = addHealthService(server);
-    if (options.reflection !== false) addReflectionService(server);
+    if (config.reflection) addReflectionService(server);
     const s = server;
     const port = await new Promise<number>((resolve, reject) =>
-      s.bindAsync(addr, serverCredentials(options.tls), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
+      s.bindAsync(addr, serverCredentials(tls), (err, p) => (err ? reject(new Error(`cannot listen on ${addr}: ${bindReason(err)}`)) : resolve(p))),
     );
     const address = `${host}:${port}`;
     // Register and campaign only once clients can reach the address the leader key will name.
     await leadership.start(address);
-    if (options.tls === undefined && !isLoopbackHost(host)) {
+    if (tls === undefined && !isLoopbackHost(host)) {
       log.warn({ addr: address }, "listening on a non-loopback address without TLS: anyone who can reach it can call PD (use --cert/--key/--cacert)");
     }
     let stopping = false;
     if (statusHost !== undefined) {
       status = await startStatusServer(statusHost, {
         leadership,
-        metrics: metrics!,
+        metrics,
         limits,
         log,
         name: leadership.name,
         stopping: () => stopping,
-        ...(options.tls !== undefined && { tls: options.tls }),
+        tls,
       }).catch((err: Error) => {
-        throw new Error(`cannot listen on status address ${options.statusAddr}: ${bindReason(err)}`);
+        throw new Error(`cannot listen on status address ${config.statusAddr}: ${bindReason(err)}`);
       });
-      if (options.tls === undefined && !isLoopbackHost(statusHost.host)) {
+      if (tls === undefined && !isLoopbackHost(statusHost.host)) {
         log.warn({ statusAddr: status.address }, "status server on a non-loopback address without TLS");
       }
       log.info({ statusAddr: status.address }, "status server listening");
@@ -294,7 +241,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const healthTimer = setInterval(() => health.set(!stopping && leaderCluster(leadership) !== undefined), 1000);
     healthTimer.unref();
     const statusServer = status;
-    const graceMs = options.shutdownGraceMs ?? 5000;
+    const graceMs = config.shutdownGraceMs;
     let closing: Promise<void> | undefined;
     return {
       address,

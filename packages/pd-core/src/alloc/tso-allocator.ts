@@ -6,6 +6,11 @@ import { normaliseCount, type Run } from "./id-allocator.js";
 /** Bits of a timestamp below the physical milliseconds. */
 export const LOGICAL_BITS = 18n;
 
+/** Most timestamps one request may take when no cap is given: 2^18, one millisecond's worth. */
+export const DEFAULT_MAX_TSO_COUNT = 1n << LOGICAL_BITS;
+/** Physical time reserved ahead per ceiling write when no window is given, in ms. */
+export const DEFAULT_TSO_WINDOW_MS = 3000;
+
 /** Options of {@link TsoAllocator}. */
 export interface TsoAllocatorOptions {
   readonly checkpoint: Checkpointer;
@@ -51,8 +56,8 @@ export class TsoAllocator {
 
   constructor(options: TsoAllocatorOptions) {
     this.#checkpoint = options.checkpoint;
-    this.#maxCount = options.maxCount ?? 1n << LOGICAL_BITS;
-    this.#windowTs = BigInt(options.windowMs ?? 3000) << LOGICAL_BITS;
+    this.#maxCount = options.maxCount ?? DEFAULT_MAX_TSO_COUNT;
+    this.#windowTs = BigInt(options.windowMs ?? DEFAULT_TSO_WINDOW_MS) << LOGICAL_BITS;
     this.#nowMs = options.nowMs ?? Date.now;
     const start = options.start ?? 1n;
     const ceiling = this.#checkpoint.durable.tsCurrent;

@@ -11,14 +11,15 @@ import { keyFromUrl, regionToJson, storeToJson, stringify } from "./inspect-json
 /** What the status server reads from. */
 export interface StatusServerDeps {
   readonly leadership: Pick<Leadership, "serving" | "members">;
-  readonly metrics: PdMetrics;
+  /** The metrics `/metrics` exposes; undefined when they are off (`metrics: false`): `/metrics` is then a 404. */
+  readonly metrics: PdMetrics | undefined;
   readonly limits: RequestLimits;
   readonly log: Logger;
   /** This member's name, for `/health`. */
   readonly name: string;
   /** True while the server is stopping (health turns `NOT_SERVING`). */
   readonly stopping: () => boolean;
-  readonly tls?: PdTlsOptions;
+  readonly tls?: PdTlsOptions | undefined;
 }
 
 /** A running status server. */
@@ -85,7 +86,11 @@ export async function startStatusServer(addr: { host: string; port: number }, de
 
   async function route(url: URL): Promise<{ status: number; body: unknown } | { text: string; contentType: string }> {
     const path = url.pathname;
-    if (path === "/metrics") return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+    if (path === "/metrics") {
+      // Metrics can be off while the inspection API is on: say so, rather than fail.
+      if (metrics === undefined) throw new HttpError(404, "metrics are off on this server (metrics: false)");
+      return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+    }
     if (!path.startsWith(`${API}/`)) throw new HttpError(404, `no such path ${path}`);
     const rest = path.slice(API.length + 1);
     const q = url.searchParams;
