@@ -171,14 +171,18 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const cluster = clusterConfigOf(config);
     const onBackgroundError = (err: unknown) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it");
     let metrics: PdMetrics | undefined;
+    // The persistence a leadership builds its cluster on while opening (a
+    // single PD's store): the one whose counters the metrics sample.
+    let opening = true;
     let openedWith: ClusterPersistence | undefined;
     const leadershipHost: LeadershipHost = {
       createCluster(snapshot, persistence) {
-        openedWith ??= persistence;
+        if (opening) openedWith = persistence;
         return createCluster({ ...cluster, onBackgroundError, persistence: observePersistence(persistence, () => metrics, log), snapshot });
       },
     };
     const restored = await leadership.open(leadershipHost);
+    opening = false;
     if (restored !== undefined) {
       log.info(
         { storage: restored.storage, regions: restored.regions, idNext: restored.idNext.toString(), tsNext: restored.tsNext.toString() },
