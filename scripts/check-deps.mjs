@@ -23,7 +23,7 @@ const LAYERS = {
   "@nokv/pd-proto": ["@nokv/pd-model"],
   "@nokv/pd-core": ["@nokv/pd-model"],
   "@nokv/pd-storage": ["@nokv/pd-core", "@nokv/pd-model"],
-  "@nokv/pd-etcd": ["@nokv/pd-storage", "@nokv/pd-core", "@nokv/pd-model", "@nokv/pd-server"],
+  "@nokv/pd-etcd": ["@nokv/pd-storage", "@nokv/pd-core", "@nokv/pd-model"],
   "@nokv/pd-server": ["@nokv/pd-core", "@nokv/pd-storage", "@nokv/pd-proto", "@nokv/pd-model"],
   "@nokv/pd-client": ["@nokv/pd-proto", "@nokv/pd-model"],
   "@nokv/pd-adapter": ["@nokv/pd-client", "@nokv/pd-model"],

@@ -12,7 +12,7 @@ import {
   type VerbResult,
   withClient,
 } from "./commands/inspect.js";
-import type { PdCommandOptions } from "./commands/pd.js";
+import type { PdCommandOptions } from "./config/pd-config.js";
 import { parsePositiveInt, parseUint64 } from "./flags.js";
 
 /** Where the CLI writes; replaced in tests. */

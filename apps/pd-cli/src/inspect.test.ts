@@ -7,7 +7,7 @@ import { createPdServer, type PdServer } from "@nokv/pd-server";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { main } from "./cli.js";
-import { serverTlsFromFlags } from "./commands/pd.js";
+import { serverTlsFromFlags } from "./config/tls-files.js";
 
 const silent = pino({ level: "silent" });
 let dir: string;
@@ -197,8 +197,8 @@ describe("pd-cli over TLS", () => {
   });
 
   it("passes --cacert --cert --key to every verb, and a verb without a client certificate is refused", async () => {
-    const tls = await serverTlsFromFlags({ scope: "host", cacert: certs["ca.crt"], cert: certs["server.crt"], key: certs["server.key"] });
-    const clientTls = await serverTlsFromFlags({ scope: "host", cacert: certs["ca.crt"], cert: certs["operator.crt"], key: certs["operator.key"] });
+    const tls = await serverTlsFromFlags({ cacert: certs["ca.crt"], cert: certs["server.crt"], key: certs["server.key"] });
+    const clientTls = await serverTlsFromFlags({ cacert: certs["ca.crt"], cert: certs["operator.crt"], key: certs["operator.key"] });
     const server = await seeded({ tls: tls! }, { caCert: clientTls!.caCert!, cert: clientTls!.cert, key: clientTls!.key });
     const flags = ["--pd", server.address, "--cacert", certs["ca.crt"]!, "--cert", certs["operator.crt"]!, "--key", certs["operator.key"]!];
     for (const verb of [["stores"], ["regions"], ["region", "id", "1"], ["region", "key", "a"], ["tso"], ["alloc-id"], ["health"]]) {
@@ -213,16 +213,15 @@ describe("pd-cli over TLS", () => {
   });
 
   it("checks the server's TLS flags", async () => {
-    await expect(serverTlsFromFlags({ scope: "host", cert: certs["server.crt"] })).rejects.toThrow(/--cert and --key go together/);
-    await expect(serverTlsFromFlags({ scope: "host", cacert: certs["ca.crt"] })).rejects.toThrow(/need --cert and --key/);
+    await expect(serverTlsFromFlags({ cert: certs["server.crt"] })).rejects.toThrow(/--cert and --key go together/);
+    await expect(serverTlsFromFlags({ cacert: certs["ca.crt"] })).rejects.toThrow(/need --cert and --key/);
     await expect(
-      serverTlsFromFlags({ scope: "host", cert: certs["server.crt"], key: certs["server.key"], certAllowedCn: ["a"] }),
+      serverTlsFromFlags({ cert: certs["server.crt"], key: certs["server.key"], certAllowedCn: ["a"] }),
     ).rejects.toThrow(/needs --cacert/);
-    await expect(serverTlsFromFlags({ scope: "host", cert: join(dir, "none.crt"), key: certs["server.key"] })).rejects.toThrow(
+    await expect(serverTlsFromFlags({ cert: join(dir, "none.crt"), key: certs["server.key"] })).rejects.toThrow(
       /--cert .*none\.crt: no such file/,
     );
     const t = await serverTlsFromFlags({
-      scope: "host",
       cacert: certs["ca.crt"],
       cert: certs["server.crt"],
       key: certs["server.key"],

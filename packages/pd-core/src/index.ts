@@ -24,4 +24,7 @@ export type { LeaderTransfer } from "./schedule/leader-transfer.js";
 export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from "./schedule/operator-tracker.js";
 export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
 export { Cluster, createCluster } from "./cluster/cluster.js";
+export { DEFAULT_CLUSTER_CONFIG, resolveClusterConfig } from "./cluster/cluster-config.js";
+export type { ClusterConfig, ClusterConfigOptions } from "./cluster/cluster-config.js";
 export type { ClusterOptions, ClusterPersistence, ClusterSnapshot } from "./cluster/cluster.js";
+export type { Leadership, LeadershipHost, MemberInfo, RestoredState } from "./leadership/leadership.js";

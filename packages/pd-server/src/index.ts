@@ -1,15 +1,19 @@
 /**
- * `@nokv/pd-server`: NoKV's PD as a grpc-js service (`pb.PD`), wiring the
- * cluster model of `@nokv/pd-core` to a `@nokv/pd-storage` store.
+ * `@nokv/pd-server`: NoKV's PD as a grpc-js service (`pb.PD`), serving the
+ * cluster model of `@nokv/pd-core` through a `Leadership`: a single PD over a
+ * `@nokv/pd-storage` store ({@link createSoloLeadership}), or an elected
+ * member (`@nokv/pd-etcd`). Nothing here depends on etcd.
  */
 export { createPdServer, routeGrpcLogs } from "./server.js";
-export type { ElectedModeOptions, MemberDirectory, PdServer, PdServerOptions } from "./server.js";
+export type { PdServer, PdServerOptions } from "./server.js";
+export { DEFAULT_LISTEN_ADDR, DEFAULT_SHUTDOWN_GRACE_MS, resolvePdServerConfig } from "./config/server-config.js";
+export type { PdServerConfig, PdServerSettings } from "./config/server-config.js";
 export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
-export { createSoloLeadership } from "./leadership/leadership.js";
-export type { Leadership, MemberInfo } from "./leadership/leadership.js";
-export { ElectedLeadership, createElectedLeadership } from "./leadership/elected-leadership.js";
-export type { Election, ElectedLeadershipOptions } from "./leadership/elected-leadership.js";
+export { SoloLeadership, createSoloLeadership } from "./leadership/solo-leadership.js";
+export type { SoloLeadershipOptions } from "./leadership/solo-leadership.js";
+/** The leadership contract lives in `@nokv/pd-core`; re-exported for those who implement or inspect one. */
+export type { Leadership, LeadershipHost, MemberInfo, RestoredState } from "@nokv/pd-core";
 export { toServiceError } from "./status.js";
 export { createPdMetrics } from "./metrics/metrics.js";
 export type { PdMetrics, PdMetricsSources, RpcMetrics } from "./metrics/metrics.js";

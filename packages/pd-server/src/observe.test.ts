@@ -157,6 +157,16 @@ describe("metrics on the status address", () => {
     expect(sample(m, 'pd_heartbeats_total{type="region",result="accepted",reason="none"}')).toBe(8);
   });
 
+  it("answers /metrics with 404, not 500, when metrics are off beside a status port, and serves the rest", async () => {
+    const { server, http, pd } = await start({ metrics: false });
+    expect(server.metrics).toBeUndefined();
+    await call(pd, "tso", { count: 1n });
+    const res = await http("/metrics");
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ error: expect.stringContaining("metrics are off") });
+    expect((await http("/pd/api/v1/health")).json).toMatchObject({ health: true });
+  });
+
   it("records nothing and serves no status port unless asked", async () => {
     const server = await createPdServer({ addr: "127.0.0.1:0", logger: silent });
     servers.push(server);

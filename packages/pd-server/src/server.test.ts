@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import type { AllocatorState, RegionEdit } from "@nokv/pd-core";
+import { type AllocatorState, type Cluster, type Leadership, type LeadershipHost, PdError, type RegionEdit } from "@nokv/pd-core";
 import { MAX_UINT64 } from "@nokv/pd-model";
 import { PDClient, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
@@ -316,6 +316,59 @@ describe("pd-server over gRPC", () => {
     const store = new ProbeStore();
     await expect(createPdServer({ addr: server.address, store, logger: silent })).rejects.toThrow(`cannot listen on ${server.address}`);
     await expect(store.appendRegionEdits([])).rejects.toThrow();
+  });
+});
+
+/** A leadership that records how the server drives it; it serves one in-memory cluster it builds at `start`. */
+class RecordingLeadership implements Leadership {
+  readonly calls: string[] = [];
+  readonly name = "rec";
+  #host: LeadershipHost | undefined;
+  #cluster: Cluster | undefined;
+  async open(host: LeadershipHost): Promise<undefined> {
+    this.calls.push("open");
+    this.#host = host;
+    return undefined;
+  }
+  async start(boundAddr: string): Promise<void> {
+    this.calls.push(`start ${boundAddr}`);
+    const store = createMemoryStore();
+    this.#cluster = this.#host!.createCluster(await store.load(), store);
+  }
+  serving(): Cluster {
+    if (this.#cluster === undefined) throw new PdError("NOT_LEADER", "rec is not the leader");
+    return this.#cluster;
+  }
+  members() {
+    const me = { name: this.name, advertiseAddr: "rec:1", isLeader: true };
+    return { members: [me], leader: me };
+  }
+  async close(): Promise<void> {
+    this.calls.push("close");
+  }
+}
+
+describe("pd-server over a leadership", () => {
+  it("opens it before listening, starts it with the bound address, serves through it, closes it", async () => {
+    const leadership = new RecordingLeadership();
+    const { server, pd } = await start({ leadership, idStart: 500n });
+    expect(leadership.calls).toEqual(["open", `start ${server.address}`]);
+    expect(server.restored).toBeUndefined();
+    expect(server.leadership).toBe(leadership);
+    // The cluster it built through the host has the server's configuration.
+    expect((await allocId(pd, 1n)).firstId).toBe(500n);
+    await server.close();
+    expect(leadership.calls).toEqual(["open", `start ${server.address}`, "close"]);
+  });
+
+  it("closes the leadership when it cannot start, and refuses a store beside a leadership", async () => {
+    const { server } = await start();
+    const leadership = new RecordingLeadership();
+    await expect(createPdServer({ addr: server.address, leadership, logger: silent })).rejects.toThrow(`cannot listen on ${server.address}`);
+    expect(leadership.calls).toEqual(["open", "close"]);
+    await expect(createPdServer({ addr: "127.0.0.1:0", leadership, store: createMemoryStore(), logger: silent })).rejects.toThrow(
+      /give them to the leadership/,
+    );
   });
 });
 

@@ -1,9 +1,10 @@
-import { access, readFile } from "node:fs/promises";
+import { access } from "node:fs/promises";
 import { type ConfigWarning, DEFAULT_CONFIG_FILE, loadConfig, parseScope, resolvePdAddrs } from "@nokv/nokv-config";
-import { createPdClient, type PdClient, type PdClientTlsOptions } from "@nokv/pd-client";
+import { createPdClient, type PdClient } from "@nokv/pd-client";
 import { type Command, Option } from "commander";
-import { parsePositiveInt } from "../flags.js";
+import { clientTlsFromFlags } from "../config/tls-files.js";
 import { DEFAULT_PD_ADDR } from "../defaults.js";
+import { parsePositiveInt } from "../flags.js";
 
 /** Flags every inspection verb takes. */
 export interface ClientFlags {
@@ -38,10 +39,6 @@ export function addClientFlags(cmd: Command): Command {
  * address(es) for the scope (`--config`, or `./raft_config.example.json` when
  * that file exists); else the default.
  *
- * A config problem that NoKV's Go `nokv-config` does not check goes to
- * `onWarning` (default: one `console.warn` line); only a broken PD member
- * list, which is read here, fails.
- *
  * @throws ConfigError when an explicitly given config cannot be loaded.
  */
 export async function resolveClientAddr(
@@ -63,30 +60,9 @@ export async function resolveClientAddr(
   return addrs.length > 0 ? addrs.join(",") : DEFAULT_PD_ADDR;
 }
 
-async function readPem(flag: string, file: string | undefined): Promise<Buffer | undefined> {
-  if (file === undefined) return undefined;
-  try {
-    return await readFile(file);
-  } catch (err) {
-    throw new Error(`${flag} ${file}: ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (err as Error).message}`);
-  }
-}
-
-/** Reads the TLS flags; undefined when none is given (plaintext). */
-export async function tlsFromFlags(flags: Pick<ClientFlags, "cacert" | "cert" | "key">): Promise<PdClientTlsOptions | undefined> {
-  if (flags.cacert === undefined && flags.cert === undefined && flags.key === undefined) return undefined;
-  if ((flags.cert === undefined) !== (flags.key === undefined)) throw new Error("--cert and --key go together");
-  const [caCert, cert, key] = await Promise.all([
-    readPem("--cacert", flags.cacert),
-    readPem("--cert", flags.cert),
-    readPem("--key", flags.key),
-  ]);
-  return { ...(caCert && { caCert }), ...(cert && { cert }), ...(key && { key }) };
-}
-
 /** A client for an inspection verb: no route cache, no batching, the verb's deadline. */
 export async function clientFromFlags(flags: ClientFlags, onConfigWarning?: (w: ConfigWarning) => void): Promise<PdClient> {
-  const [addr, tls] = await Promise.all([resolveClientAddr(flags, onConfigWarning), tlsFromFlags(flags)]);
+  const [addr, tls] = await Promise.all([resolveClientAddr(flags, onConfigWarning), clientTlsFromFlags(flags)]);
   return createPdClient({
     addr,
     timeoutMs: flags.timeout,

@@ -2,6 +2,11 @@ import { PdError } from "../errors.js";
 import { MAX_ID_COUNT, MAX_UINT64 } from "@nokv/pd-model";
 import type { Checkpointer } from "./checkpoint.js";
 
+/** Most ids one request may take when no cap is given: the contract's cap, 2^20. */
+export const DEFAULT_MAX_ID_COUNT = MAX_ID_COUNT;
+/** Ids reserved ahead per ceiling write when no window is given. */
+export const DEFAULT_ID_WINDOW = 1000n;
+
 /** A run of consecutive values `[first, first + count)`. */
 export interface Run {
   readonly first: bigint;
@@ -43,8 +48,8 @@ export class IdAllocator {
 
   constructor(options: IdAllocatorOptions) {
     this.#checkpoint = options.checkpoint;
-    this.#maxCount = options.maxCount ?? MAX_ID_COUNT;
-    this.#window = options.window ?? 1000n;
+    this.#maxCount = options.maxCount ?? DEFAULT_MAX_ID_COUNT;
+    this.#window = options.window ?? DEFAULT_ID_WINDOW;
     const start = options.start ?? 1n;
     const afterCeiling = this.#checkpoint.durable.idCurrent + 1n;
     this.#next = start > afterCeiling ? start : afterCeiling;

@@ -3,6 +3,11 @@ import { MAX_TSO_COUNT, MAX_UINT64, TSO_LOGICAL_BITS } from "@nokv/pd-model";
 import type { Checkpointer } from "./checkpoint.js";
 import { normaliseCount, type Run } from "./id-allocator.js";
 
+/** Most timestamps one request may take when no cap is given: the contract's cap, 2^18, one millisecond's worth. */
+export const DEFAULT_MAX_TSO_COUNT = MAX_TSO_COUNT;
+/** Physical time reserved ahead per ceiling write when no window is given, in ms. */
+export const DEFAULT_TSO_WINDOW_MS = 3000;
+
 /** Options of {@link TsoAllocator}. */
 export interface TsoAllocatorOptions {
   readonly checkpoint: Checkpointer;
@@ -33,8 +38,8 @@ export class TsoAllocator {
 
   constructor(options: TsoAllocatorOptions) {
     this.#checkpoint = options.checkpoint;
-    this.#maxCount = options.maxCount ?? MAX_TSO_COUNT;
-    this.#windowTs = BigInt(options.windowMs ?? 3000) << TSO_LOGICAL_BITS;
+    this.#maxCount = options.maxCount ?? DEFAULT_MAX_TSO_COUNT;
+    this.#windowTs = BigInt(options.windowMs ?? DEFAULT_TSO_WINDOW_MS) << TSO_LOGICAL_BITS;
     this.#nowMs = options.nowMs ?? Date.now;
     const start = options.start ?? 1n;
     const ceiling = this.#checkpoint.durable.tsCurrent;

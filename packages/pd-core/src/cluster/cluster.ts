@@ -6,9 +6,10 @@ import { PdError } from "../errors.js";
 import { largestIdIn, type Region, type StoreLiveness, type StoreStats, type StoreStatus } from "@nokv/pd-model";
 import { validateRegion } from "../region/region.js";
 import { type LeaderTransfer, planLeaderTransfer } from "../schedule/leader-transfer.js";
-import { DEFAULT_OPERATOR_LIMITS, type OperatorLimits, OperatorTracker } from "../schedule/operator-tracker.js";
-import { checkLivenessThresholds, DEFAULT_LIVENESS_THRESHOLDS, type LivenessThresholds, storeLiveness } from "../store/liveness.js";
+import { OperatorTracker } from "../schedule/operator-tracker.js";
+import { type LivenessThresholds, storeLiveness } from "../store/liveness.js";
 import { StoreRegistry } from "../store/store-registry.js";
+import { type ClusterConfig, type ClusterConfigOptions, resolveClusterConfig } from "./cluster-config.js";
 
 /** What PD restores at start-up: the region catalog and the allocator ceilings. */
 export interface ClusterSnapshot {
@@ -19,15 +20,15 @@ export interface ClusterSnapshot {
 /** The durability a cluster needs; pd-storage's `Store` provides it. */
 export interface ClusterPersistence extends RegionLog, CheckpointStore {}
 
-/** Options of {@link createCluster}. */
-export interface ClusterOptions {
+/**
+ * Options of {@link createCluster}: the configuration (any subset, see
+ * {@link ClusterConfigOptions}; defaults in `DEFAULT_CLUSTER_CONFIG`) plus
+ * what the model runs on.
+ */
+export interface ClusterOptions extends ClusterConfigOptions {
   readonly persistence: ClusterPersistence;
   /** State restored from storage; empty when absent. */
   readonly snapshot?: ClusterSnapshot;
-  /** `--id-start`: lowest id to hand out. Default 1. */
-  readonly idStart?: bigint;
-  /** `--ts-start`: lowest timestamp to hand out. Default 1. */
-  readonly tsStart?: bigint;
   /** Wall clock in ms: the TSO's physical time and reported heartbeat times. Default `Date.now`. */
   readonly nowMs?: () => number;
   /**
@@ -36,20 +37,8 @@ export interface ClusterOptions {
    * `performance.now`.
    */
   readonly monotonicMs?: () => number;
-  /** Physical time the TSO ceiling runs ahead, in ms. Default 3000. */
-  readonly tsoWindowMs?: number;
-  /** Ids reserved per ceiling write. Default 1000. */
-  readonly idWindow?: bigint;
   /** Receives failures of background ceiling refills (a caller that needs the write retries it). */
   readonly onBackgroundError?: (err: unknown) => void;
-  /** When silent stores count as disconnected / down. Default 20 s / 30 min (TiKV's). */
-  readonly liveness?: Partial<LivenessThresholds>;
-  /** Bounds of in-flight leader transfers. Default: 30 s timeout, 4 per store. */
-  readonly operators?: Partial<OperatorLimits>;
-  /** Most ids one `allocId` call may take. Default 2^20. */
-  readonly maxIdCount?: bigint;
-  /** Most timestamps one `allocTimestamps` call may take. Default 2^18. */
-  readonly maxTsoCount?: bigint;
 }
 
 /**
@@ -66,14 +55,23 @@ export class Cluster {
   /** Leader transfers issued and not yet seen finish. */
   readonly operators: OperatorTracker;
   readonly liveness: LivenessThresholds;
+  /** The configuration this model runs with, defaults filled in. */
+  readonly config: ClusterConfig;
   readonly #monoMs: () => number;
 
+  /**
+   * @throws RangeError for a bad configuration value (see
+   *   {@link resolveClusterConfig}); PdError `STORAGE` when the snapshot is
+   *   unusable (overlapping regions, an id checkpoint below an id in use).
+   */
   constructor(options: ClusterOptions) {
+    const config = resolveClusterConfig(options);
+    this.config = config;
     const nowMs = options.nowMs ?? Date.now;
     const monoMs = options.monotonicMs ?? (() => performance.now());
     this.#monoMs = monoMs;
-    this.liveness = checkLivenessThresholds({ ...DEFAULT_LIVENESS_THRESHOLDS, ...options.liveness });
-    this.operators = new OperatorTracker({ ...DEFAULT_OPERATOR_LIMITS, ...options.operators }, monoMs);
+    this.liveness = config.liveness;
+    this.operators = new OperatorTracker(config.operators, monoMs);
     const restored = options.snapshot?.allocator ?? { idCurrent: 0n, tsCurrent: 0n };
     this.regions = new RegionCatalog({ log: options.persistence, nowMs });
     this.regions.restore(options.snapshot?.regions ?? []);
@@ -81,16 +79,16 @@ export class Cluster {
     this.checkpoint = new Checkpointer(options.persistence, restored, options.onBackgroundError);
     this.ids = new IdAllocator({
       checkpoint: this.checkpoint,
-      ...(options.idStart !== undefined && { start: options.idStart }),
-      ...(options.idWindow !== undefined && { window: options.idWindow }),
-      ...(options.maxIdCount !== undefined && { maxCount: options.maxIdCount }),
+      start: config.idStart,
+      window: config.idWindow,
+      maxCount: config.maxIdCount,
     });
     this.tso = new TsoAllocator({
       checkpoint: this.checkpoint,
       nowMs,
-      ...(options.tsStart !== undefined && { start: options.tsStart }),
-      ...(options.tsoWindowMs !== undefined && { windowMs: options.tsoWindowMs }),
-      ...(options.maxTsoCount !== undefined && { maxCount: options.maxTsoCount }),
+      start: config.tsStart,
+      windowMs: config.tsoWindowMs,
+      maxCount: config.maxTsoCount,
     });
     checkIdsAboveCatalog(this.regions.regions(), this.ids.next);
   }

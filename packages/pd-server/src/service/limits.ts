@@ -32,12 +32,21 @@ export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
 });
 
 /**
- * Merges partial limits over the defaults and checks them.
+ * Merges partial limits over the defaults and checks them. A limit that is
+ * absent or `undefined` takes its default.
  *
  * @throws RangeError naming a limit that is not a positive integer.
  */
-export function resolveRequestLimits(partial: Partial<RequestLimits> | undefined): RequestLimits {
-  const l = { ...DEFAULT_REQUEST_LIMITS, ...partial };
+export function resolveRequestLimits(partial: { readonly [K in keyof RequestLimits]?: RequestLimits[K] | undefined } | undefined): RequestLimits {
+  const d = DEFAULT_REQUEST_LIMITS;
+  const l: RequestLimits = {
+    maxMessageBytes: partial?.maxMessageBytes ?? d.maxMessageBytes,
+    maxKeyBytes: partial?.maxKeyBytes ?? d.maxKeyBytes,
+    maxIdCount: partial?.maxIdCount ?? d.maxIdCount,
+    maxTsoCount: partial?.maxTsoCount ?? d.maxTsoCount,
+    maxScanLimit: partial?.maxScanLimit ?? d.maxScanLimit,
+    defaultScanLimit: partial?.defaultScanLimit ?? d.defaultScanLimit,
+  };
   for (const k of ["maxMessageBytes", "maxKeyBytes", "maxScanLimit", "defaultScanLimit"] as const) {
     if (!Number.isSafeInteger(l[k]) || l[k] <= 0) throw new RangeError(`limits: ${k} must be a positive integer, got ${l[k]}`);
   }

@@ -1,5 +1,5 @@
 import type { sendUnaryData, ServerDuplexStream, ServerUnaryCall } from "@grpc/grpc-js";
-import { type Cluster, PdError, type Run } from "@nokv/pd-core";
+import { type Cluster, type Leadership, PdError, type Run } from "@nokv/pd-core";
 import {
   type GetMembersResponse,
   type GetRegionByIdResponse,
@@ -16,7 +16,6 @@ import {
   type TsoResponse,
 } from "@nokv/pd-proto";
 import type { Logger } from "pino";
-import type { Leadership } from "../leadership/leadership.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import { toServiceError } from "../status.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
@@ -28,7 +27,7 @@ const NO_REGION: GetRegionByIdResponse = { region: undefined, notFound: true };
 /** What the handlers are built from. */
 export interface PdHandlerDeps {
   /** Decides whether this member serves, and supplies the cluster model when it does. */
-  readonly leadership: Leadership;
+  readonly leadership: Pick<Leadership, "serving" | "members">;
   readonly log: Logger;
   /** Request limits (`ListRegions` page sizes). Default {@link DEFAULT_REQUEST_LIMITS}. */
   readonly limits?: RequestLimits;

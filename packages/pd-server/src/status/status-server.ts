@@ -1,7 +1,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { TLSSocket } from "node:tls";
-import { type Cluster, isPdError } from "@nokv/pd-core";
+import { type Cluster, isPdError, type Leadership } from "@nokv/pd-core";
 import {
   keyToTikvHex,
   membersToTikvJson,
@@ -13,7 +13,6 @@ import {
   stringifyJson as stringify,
 } from "@nokv/pd-model";
 import type { Logger } from "pino";
-import type { Leadership } from "../leadership/leadership.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import type { RequestLimits } from "../service/limits.js";
 import type { PdTlsOptions } from "../tls/tls.js";
@@ -21,15 +20,16 @@ import { keyFromUrl } from "./url-key.js";
 
 /** What the status server reads from. */
 export interface StatusServerDeps {
-  readonly leadership: Leadership;
-  readonly metrics: PdMetrics;
+  readonly leadership: Pick<Leadership, "serving" | "members">;
+  /** The metrics `/metrics` exposes; undefined when they are off (`metrics: false`): `/metrics` is then a 404. */
+  readonly metrics: PdMetrics | undefined;
   readonly limits: RequestLimits;
   readonly log: Logger;
   /** This member's name, for `/health`. */
   readonly name: string;
   /** True while the server is stopping (health turns `NOT_SERVING`). */
   readonly stopping: () => boolean;
-  readonly tls?: PdTlsOptions;
+  readonly tls?: PdTlsOptions | undefined;
 }
 
 /** A running status server. */
@@ -97,7 +97,11 @@ export async function startStatusServer(addr: { host: string; port: number }, de
 
   async function route(url: URL): Promise<{ status: number; body: unknown } | { text: string; contentType: string }> {
     const path = url.pathname;
-    if (path === "/metrics") return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+    if (path === "/metrics") {
+      // Metrics can be off while the inspection API is on: say so, rather than fail.
+      if (metrics === undefined) throw new HttpError(404, "metrics are off on this server (metrics: false)");
+      return { text: await metrics.registry.metrics(), contentType: metrics.registry.contentType };
+    }
     if (!path.startsWith(`${API}/`)) throw new HttpError(404, `no such path ${path}`);
     const rest = path.slice(API.length + 1);
     const q = url.searchParams;

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PdError } from "@nokv/pd-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { storeContract, testRegion } from "../store.contract.js";
+import { storeContract, testRegion } from "../testing/store-contract.js";
 import { describeRecovery, openLocalFileStore } from "./local-file-store.js";
 import { frameRecord, scanRecords } from "./record-file.js";
 

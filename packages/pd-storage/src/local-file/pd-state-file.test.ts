@@ -6,7 +6,7 @@ import { PdError } from "@nokv/pd-core";
 import { MAX_UINT64 } from "@nokv/pd-model";
 import { parse } from "lossless-json";
 import { afterEach, describe, expect, it } from "vitest";
-import { testRegion } from "../store.contract.js";
+import { testRegion } from "../testing/store-contract.js";
 import { openLocalFileStore } from "./local-file-store.js";
 import { formatAllocatorState, parseAllocatorState, parsePdStateFile } from "./pd-state-file.js";
 

@@ -1,4 +1,4 @@
-import { storeContract } from "../store.contract.js";
+import { storeContract } from "../testing/store-contract.js";
 import { createMemoryStore } from "./memory-store.js";
 
 storeContract({

@@ -1,19 +1,16 @@
-import { performance } from "node:perf_hooks";
 import { PdError } from "@nokv/pd-core";
-import type { Etcd3, IKeyValue, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse, IDuplexStream } from "etcd3";
-import {
-  callOptions,
-  connectEtcd,
-  createRevisionIs,
-  type EtcdConnectionOptions,
-  getOp,
-  putOp,
-  rangeResult,
-  storageError,
-  txn,
-} from "./etcd-connection.js";
-import { clusterKeys } from "./key-layout.js";
-import { formatLeaderValue, type LeaderFence, type LeaderGuard, parseLeaderValue, type PdMember } from "./leader-guard.js";
+import { storageError } from "@nokv/pd-storage";
+import type { Etcd3 } from "etcd3";
+import { connectEtcd, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
+import { createRevisionIs, getOp, putOp, rangeResult, txn } from "../connection/txn.js";
+import { clusterKeys } from "../keys/key-layout.js";
+import { FailureStreak } from "./failure-streak.js";
+import { formatLeaderValue, type LeaderFence, type LeaderGuard, type PdMember } from "./leader-guard.js";
+import { delay, LeaderWatch, rev, waitForVacancy } from "./leader-watch.js";
+import { grantLease, type LeaderLease } from "./lease.js";
+
+/** The leader lease TTL when none is given, in seconds: etcd's minimum with default settings. */
+export const DEFAULT_LEASE_TTL_SEC = 2;
 
 /** Options of {@link createLeaderElection}: `endpoints` or `client`, plus these. */
 export type LeaderElectionOptions = EtcdConnectionOptions & {
@@ -31,7 +28,7 @@ export interface CampaignOptions {
   readonly name: string;
   /** Where clients reach this member, `host:port`; followers redirect there. */
   readonly advertiseAddr: string;
-  /** TTL of the leader's lease in seconds: how long a crashed leader blocks the cluster. Default 2 (etcd's minimum with default settings). */
+  /** TTL of the leader's lease in seconds: how long a crashed leader blocks the cluster. Default {@link DEFAULT_LEASE_TTL_SEC}. */
   readonly leaseTtlSec?: number;
   /** Called when this member becomes the leader. Load the store's state now, then serve. */
   readonly onElected?: (term: LeaderTerm) => void;
@@ -53,11 +50,6 @@ export interface LeaderTerm extends LeaderFence {
   readonly leaseTtlSec: number;
 }
 
-interface Observed {
-  readonly member: PdMember | undefined;
-  readonly createRevision: string;
-}
-
 interface Campaign {
   readonly options: CampaignOptions;
   readonly member: PdMember;
@@ -70,18 +62,14 @@ interface Campaign {
 
 class ActiveTerm {
   over = false;
-  /** Monotonic ms (`performance.now()`) until which the lease is surely alive in etcd. */
-  deadlineMs: number;
-  cleanup: () => void = () => {};
   readonly ended: Promise<void>;
   #resolveEnded!: () => void;
 
   constructor(
     readonly info: LeaderTerm,
     readonly campaign: Campaign,
-    deadlineMs: number,
+    readonly lease: LeaderLease,
   ) {
-    this.deadlineMs = deadlineMs;
     this.ended = new Promise((resolve) => {
       this.#resolveEnded = resolve;
     });
@@ -89,43 +77,17 @@ class ActiveTerm {
 
   end(): void {
     this.over = true;
-    this.cleanup();
+    this.lease.stop();
     this.#resolveEnded();
   }
 }
 
 const RETRY_MS = 200;
-const KEEPALIVE_RECONNECT_MS = 100;
-/** While a failure repeats (etcd down), report it once and then every this many times. */
-const REPORT_EVERY = 50;
-
-/** Counts consecutive failures of one background loop so an outage is not reported 5 times a second. */
-class FailureStreak {
-  #count = 0;
-  /** Records a failure; true when this one should be reported. */
-  failed(): boolean {
-    return this.#count++ % REPORT_EVERY === 0;
-  }
-  succeeded(): void {
-    this.#count = 0;
-  }
-}
-
-const rev = (r: string | undefined): bigint => BigInt(r ?? "0");
-const nowMs = () => performance.now();
-
-async function delay(ms: number, wake?: (resolve: () => void) => void): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    wake?.(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 /**
- * Leader election of the PD members of one cluster, on etcd.
+ * Leader election of the PD members of one cluster, on etcd: the campaign,
+ * the leader transaction and the term (tikv/pd's `leadership.go`); the lease
+ * is a {@link LeaderLease}, the view of the key a {@link LeaderWatch}.
  *
  * One leader key, `/nokv/pd/<cluster-id>/leader`, created by a transaction
  * "if the key does not exist, put it bound to my lease" (the scheme of
@@ -136,8 +98,7 @@ async function delay(ms: number, wake?: (resolve: () => void) => void): Promise<
  * (resign, or the lease expiring about `leaseTtlSec` after the leader died).
  *
  * The leader keeps the lease alive every `leaseTtlSec / 3` and tracks how long
- * the lease is surely alive: the send time of the last answered keepalive
- * plus the TTL, which is never later than etcd's own expiry. Past that point
+ * it is surely alive (see {@link LeaderLease}). Past that point
  * {@link isLeader} is false at once, even before `onDeposed` runs, so a leader
  * cut off from etcd stops serving before another member can be elected. The
  * term also ends when etcd reports the lease gone, the key is deleted or
@@ -152,12 +113,7 @@ export class LeaderElection implements LeaderGuard {
   readonly #ownsClient: boolean;
   readonly #timeoutMs: number;
   readonly #onError: (err: PdError) => void;
-  readonly #listeners = new Set<(leader: PdMember | undefined) => void>();
-  #observed: Observed | undefined;
-  /** Revision of the newest event reflected in {@link #observed}. */
-  #observedRev = -1n;
-  #stopObserving: () => void = () => {};
-  #observing: Promise<void> | undefined;
+  readonly #watch: LeaderWatch;
   #campaign: Campaign | undefined;
   #term: ActiveTerm | undefined;
   /** Create revisions of terms of ours that are over (never redirect to ourselves). */
@@ -171,12 +127,19 @@ export class LeaderElection implements LeaderGuard {
     this.leaderKey = init.leaderKey;
     this.#timeoutMs = init.timeoutMs;
     this.#onError = init.onError;
+    this.#watch = new LeaderWatch({
+      client: init.client,
+      key: init.leaderKey,
+      timeoutMs: init.timeoutMs,
+      report: (what, err) => this.#report(what, err),
+      onChange: () => this.#checkTerm(),
+    });
   }
 
   /** True while this member is the leader and its lease is surely alive. Synchronous: check it per request. */
   get isLeader(): boolean {
     const t = this.#term;
-    return t !== undefined && !t.over && nowMs() < t.deadlineMs;
+    return t !== undefined && !t.over && t.lease.isAlive();
   }
 
   /** This member's current term, while {@link isLeader}. */
@@ -186,7 +149,7 @@ export class LeaderElection implements LeaderGuard {
 
   /** The leader as last seen through the watch (possibly this member); undefined when there is none. */
   get leader(): PdMember | undefined {
-    return this.#observed?.member;
+    return this.#watch.observed?.member;
   }
 
   /**
@@ -196,9 +159,7 @@ export class LeaderElection implements LeaderGuard {
    */
   async currentLeader(): Promise<PdMember | undefined> {
     try {
-      const res = await this.#client.kv.range({ key: Buffer.from(this.leaderKey) }, callOptions(this.#timeoutMs));
-      const kv = res.kvs[0];
-      return kv === undefined ? undefined : parseLeaderValue(kv.value);
+      return await this.#watch.read();
     } catch (err) {
       throw storageError(`leader election ${this.leaderKey}: cannot read the leader`, err);
     }
@@ -206,8 +167,7 @@ export class LeaderElection implements LeaderGuard {
 
   /** Calls `listener` whenever the known leader changes (undefined: none). Returns the unsubscribe function. */
   onLeaderChange(listener: (leader: PdMember | undefined) => void): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#watch.onLeaderChange(listener);
   }
 
   /**
@@ -221,10 +181,8 @@ export class LeaderElection implements LeaderGuard {
   campaign(options: CampaignOptions): void {
     if (this.#closed) throw new PdError("UNAVAILABLE", `leader election ${this.leaderKey}: closed`);
     if (this.#campaign !== undefined) throw new PdError("INVALID_ARGUMENT", `leader election ${this.leaderKey}: already campaigning`);
-    const ttlSec = options.leaseTtlSec ?? 2;
-    if (!Number.isInteger(ttlSec) || ttlSec < 1) {
-      throw new PdError("INVALID_ARGUMENT", `leader election: leaseTtlSec must be a whole number of seconds >= 1, got ${ttlSec}`);
-    }
+    const ttlSec = options.leaseTtlSec ?? DEFAULT_LEASE_TTL_SEC;
+    checkLeaseTtl(ttlSec);
     if (options.name === "" || options.advertiseAddr === "") {
       throw new PdError("INVALID_ARGUMENT", "leader election: name and advertiseAddr must be non-empty");
     }
@@ -249,16 +207,16 @@ export class LeaderElection implements LeaderGuard {
   }
 
   /**
-   * Stops campaigning and watching and releases the client. Does NOT resign:
-   * a leader's key stays until its lease runs out (`leaseTtlSec`), like after
-   * a crash; call {@link resign} first for a fast hand-over. Idempotent.
+   * Stops campaigning and watching and releases the client when it owns it.
+   * Does NOT resign: a leader's key stays until its lease runs out
+   * (`leaseTtlSec`), like after a crash; call {@link resign} first for a fast
+   * hand-over. Idempotent.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#stopCampaign("closed", false);
-    this.#stopObserving();
-    await this.#observing;
+    await this.#watch.stop();
     if (this.#ownsClient) this.#client.close();
   }
 
@@ -283,7 +241,7 @@ export class LeaderElection implements LeaderGuard {
   }
 
   leaderAddr(): string | undefined {
-    const o = this.#observed;
+    const o = this.#watch.observed;
     if (o === undefined || this.#pastTerms.has(o.createRevision)) return undefined;
     // Our own key whose lease we no longer trust: never redirect a client to ourselves.
     if (o.createRevision === this.#term?.info.createRevision && !this.isLeader) return undefined;
@@ -308,38 +266,11 @@ export class LeaderElection implements LeaderGuard {
     }
   }
 
-  /** Records what etcd said about the leader key at `revision`; older news is ignored. */
-  #observe(kv: IKeyValue | undefined, revision: bigint): void {
-    this.#observeLeader(
-      kv === undefined || kv.create_revision === undefined || kv.create_revision === "0"
-        ? undefined
-        : { member: parseLeaderValue(kv.value), createRevision: kv.create_revision },
-      revision,
-    );
-  }
-
-  #observeLeader(next: Observed | undefined, revision: bigint): void {
-    if (revision < this.#observedRev) return;
-    this.#observedRev = revision;
-    const prev = this.#observed;
-    this.#observed = next;
-    this.#checkTerm();
-    if (prev?.createRevision !== next?.createRevision || prev?.member?.advertiseAddr !== next?.member?.advertiseAddr) {
-      for (const l of this.#listeners) {
-        try {
-          l(next?.member);
-        } catch {
-          // A listener's failure is its own.
-        }
-      }
-    }
-  }
-
   /** Ends our term when etcd has shown the leader key deleted or re-created after it began. */
   #checkTerm(): void {
     const term = this.#term;
-    if (term === undefined || this.#observedRev < rev(term.info.createRevision)) return;
-    const seen = this.#observed;
+    if (term === undefined || this.#watch.revision < rev(term.info.createRevision)) return;
+    const seen = this.#watch.observed;
     if (seen?.createRevision === term.info.createRevision) return;
     void this.#endTerm(
       term,
@@ -349,61 +280,11 @@ export class LeaderElection implements LeaderGuard {
   }
 
   /** @internal Starts watching the leader key; resolves after the first read. */
-  startObserving(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#observing = this.#observeLoop((err) => {
-        if (err === undefined) resolve();
-        else reject(storageError(`leader election ${this.leaderKey}: cannot read the leader key`, err));
-      });
-    });
-  }
-
-  /** Watches the leader key until close, re-reading after any watch failure. */
-  async #observeLoop(firstRead: (err?: unknown) => void): Promise<void> {
-    let stop = false;
-    let interrupt: () => void = () => {};
-    this.#stopObserving = () => {
-      stop = true;
-      interrupt();
-    };
-    let first = true;
-    const streak = new FailureStreak();
-    while (!stop) {
-      try {
-        const res = await this.#client.kv.range({ key: Buffer.from(this.leaderKey) }, callOptions(this.#timeoutMs));
-        streak.succeeded();
-        this.#observe(res.kvs[0], rev(res.header.revision));
-        if (first) {
-          first = false;
-          firstRead();
-        }
-        if (stop) break;
-        const watcher = await this.#client
-          .watch()
-          .key(this.leaderKey)
-          .startRevision((rev(res.header.revision) + 1n).toString())
-          .create();
-        await new Promise<void>((resolve) => {
-          interrupt = resolve;
-          if (stop) resolve();
-          watcher.on("put", (kv) => this.#observe(kv, rev(kv.mod_revision)));
-          watcher.on("delete", (kv) => this.#observe(undefined, rev(kv.mod_revision)));
-          watcher.on("error", (err) => {
-            this.#report("watch failed", err);
-            resolve();
-          });
-        });
-        await watcher.cancel().catch(() => undefined);
-      } catch (err) {
-        if (first) {
-          firstRead(err);
-          return;
-        }
-        if (streak.failed()) this.#report("cannot read the leader key", err);
-        await delay(RETRY_MS, (wake) => {
-          interrupt = wake;
-        });
-      }
+  async startObserving(): Promise<void> {
+    try {
+      await this.#watch.start();
+    } catch (err) {
+      throw storageError(`leader election ${this.leaderKey}: cannot read the leader key`, err);
     }
   }
 
@@ -425,52 +306,58 @@ export class LeaderElection implements LeaderGuard {
 
   /** One attempt: win (and serve the term until it ends) or wait until the key is gone. */
   async #campaignOnce(c: Campaign): Promise<void> {
-    const sentAt = nowMs();
-    const grant = await this.#client.leaseClient.leaseGrant({ TTL: c.ttlSec }, callOptions(this.#timeoutMs));
-    const leaseId = grant.ID;
-    const ttlSec = Number.parseInt(grant.TTL, 10);
+    const lease = await grantLease(this.#client, c.ttlSec, this.#timeoutMs, (what, err) => this.#report(what, err));
     if (c.stopped || this.#closed) {
-      await this.#revoke(leaseId);
+      await lease.revoke();
       return;
     }
+    // The leader transaction: create the key bound to our lease, only if there is none.
     let res;
     try {
       res = await txn(
         this.#client,
         {
           compare: [createRevisionIs(this.leaderKey, "0")],
-          success: [putOp(this.leaderKey, formatLeaderValue(c.member), leaseId)],
+          success: [putOp(this.leaderKey, formatLeaderValue(c.member), lease.id)],
           failure: [getOp(this.leaderKey)],
         },
         this.#timeoutMs,
       );
     } catch (err) {
       // Maybe we won and never heard: revoking the lease undoes that too.
-      await this.#revoke(leaseId);
+      await lease.revoke();
       throw err;
     }
     if (!res.succeeded) {
-      await this.#revoke(leaseId);
-      const kv = rangeResult(res, 0);
-      this.#observe(kv, rev(res.header.revision));
-      await this.#waitForVacancy(c, res.header.revision);
+      await lease.revoke();
+      this.#watch.observe(rangeResult(res, 0), rev(res.header.revision));
+      await waitForVacancy(
+        this.#client,
+        this.leaderKey,
+        res.header.revision,
+        (wake) => {
+          c.wake = wake;
+        },
+        () => c.stopped || this.#closed,
+        (what, err) => this.#report(what, err),
+      );
       return;
     }
     const info: LeaderTerm = {
       key: this.leaderKey,
       createRevision: res.header.revision,
       member: c.member,
-      leaseId,
-      leaseTtlSec: ttlSec,
+      leaseId: lease.id,
+      leaseTtlSec: lease.ttlSec,
     };
-    const term = new ActiveTerm(info, c, sentAt + ttlSec * 1000);
+    const term = new ActiveTerm(info, c, lease);
     if (c.stopped || this.#closed) {
-      await this.#revoke(leaseId);
+      await lease.revoke();
       return;
     }
     this.#term = term;
-    this.#keepAlive(term);
-    this.#observeLeader({ member: c.member, createRevision: info.createRevision }, rev(info.createRevision));
+    lease.keepAlive((reason) => void this.#endTerm(term, reason, true));
+    this.#watch.observeLeader({ member: c.member, createRevision: info.createRevision }, rev(info.createRevision));
     this.#checkTerm(); // the watch may already have seen the key go again
     if (term.over) return;
     try {
@@ -479,109 +366,6 @@ export class LeaderElection implements LeaderGuard {
       this.#report("onElected threw", err);
     }
     await term.ended;
-  }
-
-  /** Resolves when the leader key is deleted after `revision`, or the campaign is interrupted. */
-  async #waitForVacancy(c: Campaign, revision: string): Promise<void> {
-    const watcher = await this.#client
-      .watch()
-      .key(this.leaderKey)
-      .startRevision((rev(revision) + 1n).toString())
-      .only("delete")
-      .create();
-    try {
-      await new Promise<void>((resolve) => {
-        c.wake = resolve;
-        if (c.stopped || this.#closed) resolve();
-        watcher.on("delete", () => resolve());
-        watcher.on("error", (err) => {
-          this.#report("watch for a vacancy failed", err);
-          resolve();
-        });
-      });
-    } finally {
-      await watcher.cancel().catch(() => undefined);
-    }
-  }
-
-  /** Keeps the term's lease alive and ends the term when that fails. */
-  #keepAlive(term: ActiveTerm): void {
-    const { leaseId, leaseTtlSec } = term.info;
-    let stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
-    let sentAt: number[] = [];
-    let watchdog: NodeJS.Timeout | undefined;
-    let reconnect: NodeJS.Timeout | undefined;
-    const streak = new FailureStreak();
-
-    const armWatchdog = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        if (nowMs() >= term.deadlineMs) {
-          void this.#endTerm(term, `the lease was not renewed within ${leaseTtlSec} s`, true);
-        } else {
-          armWatchdog();
-        }
-      }, Math.max(0, term.deadlineMs - nowMs()) + 1);
-    };
-    const send = () => {
-      if (stream === undefined) return;
-      sentAt.push(nowMs());
-      stream.write({ ID: leaseId });
-    };
-    const open = async () => {
-      reconnect = undefined;
-      let s: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
-      try {
-        s = await this.#client.leaseClient.leaseKeepAlive();
-      } catch (err) {
-        if (!term.over) {
-          if (streak.failed()) this.#report("cannot open the keepalive stream", err);
-          reconnect = setTimeout(() => void open(), KEEPALIVE_RECONNECT_MS);
-        }
-        return;
-      }
-      if (term.over) {
-        s.cancel();
-        return;
-      }
-      stream = s;
-      sentAt = [];
-      const broken = (err?: Error) => {
-        if (stream !== s) return;
-        stream = undefined;
-        s.cancel();
-        if (term.over) return;
-        if (err !== undefined && streak.failed()) this.#report("keepalive stream failed", err);
-        reconnect = setTimeout(() => void open(), KEEPALIVE_RECONNECT_MS);
-      };
-      s.on("data", (res: ILeaseKeepAliveResponse) => {
-        if (stream !== s) return;
-        const sent = sentAt.shift();
-        if (sent === undefined) return;
-        const ttl = Number.parseInt(res.TTL, 10);
-        if (!(ttl > 0)) {
-          void this.#endTerm(term, "etcd reports the lease expired", true);
-          return;
-        }
-        streak.succeeded();
-        if (sent + ttl * 1000 > term.deadlineMs) term.deadlineMs = sent + ttl * 1000;
-      });
-      s.on("error", (err: Error) => broken(err));
-      s.on("end", () => broken());
-      send();
-    };
-
-    const ticker = setInterval(send, (leaseTtlSec * 1000) / 3);
-    term.cleanup = () => {
-      clearInterval(ticker);
-      clearTimeout(watchdog);
-      clearTimeout(reconnect);
-      const s = stream;
-      stream = undefined;
-      s?.cancel();
-    };
-    armWatchdog();
-    void open();
   }
 
   /**
@@ -598,16 +382,18 @@ export class LeaderElection implements LeaderGuard {
     } catch (err) {
       this.#report("onDeposed threw", err);
     }
-    if (revoke) await this.#revoke(term.info.leaseId);
+    if (revoke) await term.lease.revoke();
   }
+}
 
-  async #revoke(leaseId: string): Promise<void> {
-    try {
-      await this.#client.leaseClient.leaseRevoke({ ID: leaseId }, callOptions(this.#timeoutMs));
-    } catch (err) {
-      // Already expired or revoked is fine; otherwise the lease simply runs out.
-      if (!/lease not found/i.test((err as Error)?.message ?? "")) this.#report(`cannot revoke lease ${leaseId}`, err);
-    }
+/**
+ * Checks a lease TTL: a whole number of seconds, at least 1.
+ *
+ * @throws PdError `INVALID_ARGUMENT` otherwise.
+ */
+export function checkLeaseTtl(ttlSec: number): void {
+  if (!Number.isInteger(ttlSec) || ttlSec < 1) {
+    throw new PdError("INVALID_ARGUMENT", `leader election: leaseTtlSec must be a whole number of seconds >= 1, got ${ttlSec}`);
   }
 }
 

@@ -1,18 +1,24 @@
 import { type RegionEdit } from "@nokv/pd-core";
 import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { afterEach, describe, expect, it } from "vitest";
-import type { Store } from "./store.js";
+import type { Store } from "../store.js";
 
 /** A backend under test: `open` returns a store over the same durable location each time. */
 export interface ContractHarness {
+  /** Names the backend in the test titles, e.g. `etcd`. */
   readonly name: string;
   /** Whether state survives `close` + `open` (false for memory). */
   readonly durable: boolean;
-  /** A fresh, empty location; later `reopen` calls return stores over it. */
+  /** A fresh, empty location; each `open` returns a new store over it, `cleanup` removes it. */
   fresh(): Promise<{ open: () => Promise<Store>; cleanup: () => Promise<void> }>;
 }
 
 const k = (s: string) => new TextEncoder().encode(s);
+
+/**
+ * A valid region for storage tests: `[start, end)` with epoch
+ * `{version, confVersion: 2}` and two peers whose ids derive from `id`.
+ */
 export function testRegion(id: bigint, start: string, end: string, version = 1n): Region {
   return {
     id,
@@ -30,7 +36,13 @@ function sortById(rs: readonly Region[]): Region[] {
   return [...rs].sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
-/** The storage contract every backend must meet. */
+/**
+ * The storage contract every backend must meet (see `Store`): registers a
+ * vitest `describe` block, so call it at the top level of a test file. It
+ * checks empty start, put/delete replay, exact uint64 and binary-key
+ * round-trips, never-lowered ceilings, whole concurrent appends and
+ * `UNAVAILABLE` after close; durable backends are also reopened.
+ */
 export function storeContract(h: ContractHarness): void {
   describe(`Store contract: ${h.name}`, () => {
     const cleanups: Array<() => Promise<void>> = [];

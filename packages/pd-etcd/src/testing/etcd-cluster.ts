@@ -6,6 +6,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { performance } from "node:perf_hooks";
 
 /**
  * A throwaway etcd cluster for tests: 1 or 3 real `etcd` processes on free
@@ -171,7 +172,7 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
   }
 
   async function waitHealthy(targets: readonly Member[]): Promise<void> {
-    const deadline = Date.now() + readyTimeoutMs;
+    const deadline = performance.now() + readyTimeoutMs;
     const pending = new Set(targets);
     while (pending.size > 0) {
       for (const m of [...pending]) {
@@ -181,7 +182,7 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
         if (await healthy(m.clientPort)) pending.delete(m);
       }
       if (pending.size === 0) return;
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         const m = [...pending][0]!;
         throw new Error(`etcd ${m.name} not healthy after ${readyTimeoutMs} ms; log tail:\n${await tail(m.logFile)}`);
       }

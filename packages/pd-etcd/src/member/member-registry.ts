@@ -1,7 +1,7 @@
 import type { Etcd3, Lease } from "etcd3";
-import { callOptions, connectEtcd, type EtcdConnectionOptions } from "./etcd-connection.js";
-import { clusterKeys } from "./key-layout.js";
-import { formatLeaderValue, parseLeaderValue, type PdMember } from "./leader-guard.js";
+import { callOptions, connectEtcd, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
+import { formatLeaderValue, parseLeaderValue, type PdMember } from "../election/leader-guard.js";
+import { clusterKeys } from "../keys/key-layout.js";
 
 /** Options of {@link createMemberRegistry}: `endpoints` or `client`, plus these. */
 export type MemberRegistryOptions = EtcdConnectionOptions & {
@@ -39,7 +39,7 @@ export class MemberRegistry {
     const conn = connectEtcd(options, "member registry");
     this.#client = conn.client;
     this.#owned = conn.owned;
-    this.#prefix = `${clusterKeys(options.clusterId).prefix}members/`;
+    this.#prefix = clusterKeys(options.clusterId).memberPrefix;
     this.#o = options;
   }
 

@@ -19,6 +19,7 @@ const REGION_ID_RE = /^[0-9]{20}$/;
  * | `region/<id>` | one region; `<id>` is 20 zero-padded decimal digits so keys sort by id |
  * | `catalog/commit` | token of the last catalog write: the compare-and-swap chain of region writes |
  * | `catalog/pending` | a region batch too large for one transaction, committed but not yet spread over `region/` keys |
+ * | `members/<name>` | one registered member, `{"name":…,"advertiseAddr":…}`; bound to that member's own lease |
  */
 export interface ClusterKeys {
   readonly clusterId: string;
@@ -30,6 +31,8 @@ export interface ClusterKeys {
   readonly regionPrefix: string;
   readonly catalogCommit: string;
   readonly catalogPending: string;
+  /** `/nokv/pd/<cluster-id>/members/`: every member registration. */
+  readonly memberPrefix: string;
   /** The key of region `id`. */
   region(id: bigint): string;
 }
@@ -58,6 +61,7 @@ export function clusterKeys(clusterId: string): ClusterKeys {
     regionPrefix,
     catalogCommit: `${prefix}catalog/commit`,
     catalogPending: `${prefix}catalog/pending`,
+    memberPrefix: `${prefix}members/`,
     region: (id) => regionPrefix + formatRegionId(id),
   };
 }

@@ -1,11 +1,12 @@
-import { PdError } from "@nokv/pd-core";
-import type { Region } from "@nokv/pd-model";
-import { type CampaignOptions, createMemoryStore, type LeaderTerm, type PdMember, type Store } from "@nokv/pd-storage";
-import { pino } from "pino";
+import { createCluster, PdError } from "@nokv/pd-core";
+import { type Region } from "@nokv/pd-model";
+import { createMemoryStore, type Store } from "@nokv/pd-storage";
 import { describe, expect, it } from "vitest";
-import { createElectedLeadership, type Election } from "./elected-leadership.js";
+import type { CampaignOptions, LeaderTerm } from "../election/leader-election.js";
+import type { PdMember } from "../election/leader-guard.js";
+import { type Election, type MemberLog, TermLoop, type TermLoopOptions } from "./term-loop.js";
 
-/** An election whose outcome the test decides (the real one is tested against etcd in pd-storage and e2e). */
+/** An election whose outcome the test decides (the real one is tested against etcd in election/ and e2e). */
 class ScriptedElection implements Election {
   campaigns: CampaignOptions[] = [];
   resigns = 0;
@@ -48,17 +49,32 @@ const region = (id: bigint): Region => ({
   peers: [{ storeId: 1n, peerId: id }],
 });
 
+const silent: MemberLog = { info: () => {}, warn: () => {}, error: () => {} };
+
+function termLoop(election: Election, openStore: () => Promise<Store>, extra: Partial<TermLoopOptions> = {}): TermLoop {
+  return new TermLoop({
+    election,
+    self: { name: "pd1", advertiseAddr: "127.0.0.1:1" },
+    leaseTtlSec: 2,
+    openStore,
+    createCluster: (snapshot, persistence) => createCluster({ snapshot, persistence }),
+    peers: () => [],
+    log: silent,
+    ...extra,
+  });
+}
+
 async function until(what: string, cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setImmediate(r));
   if (!cond()) throw new Error(`never happened: ${what}`);
 }
 
-describe("ElectedLeadership", () => {
+describe("TermLoop", () => {
   it("serves only after loading the term's state, and redirects while following", async () => {
     const election = new ScriptedElection();
     const inner = createMemoryStore();
     await inner.saveAllocatorState({ idCurrent: 500n, tsCurrent: 900n });
-    const lead = createElectedLeadership({ election, self: { name: "pd1", advertiseAddr: "127.0.0.1:1" }, openStore: async () => inner, log: pino({ level: "silent" }) });
+    const lead = termLoop(election, async () => inner);
     lead.start();
     election.leader = { name: "pd2", advertiseAddr: "127.0.0.1:2" };
     expect(() => lead.serving()).toThrow(expect.objectContaining({ code: "NOT_LEADER", leaderAddr: "127.0.0.1:2" }));
@@ -80,7 +96,7 @@ describe("ElectedLeadership", () => {
       saveAllocatorState: (s) => inner.saveAllocatorState(s),
       close: async () => {},
     };
-    const lead = createElectedLeadership({ election, self: { name: "pd1", advertiseAddr: "127.0.0.1:1" }, openStore: async () => store, log: pino({ level: "silent" }) });
+    const lead = termLoop(election, async () => store);
     lead.start();
     election.win("10");
     await until("serving", () => lead.isServing);

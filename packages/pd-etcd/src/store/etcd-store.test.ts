@@ -1,17 +1,17 @@
 import { type RegionEdit } from "@nokv/pd-core";
 import { MAX_UINT64, type Region } from "@nokv/pd-model";
+import { encodeEdits } from "@nokv/pd-storage";
+import { type ContractHarness, storeContract, testRegion } from "@nokv/pd-storage/testing";
 import { Etcd3 } from "etcd3";
 import fc from "fast-check";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ContractHarness, storeContract, testRegion } from "../store.contract.js";
-import { encodeEdits } from "../local-file/region-codec.js";
+import { createLeaderElection, type LeaderElection } from "../election/leader-election.js";
+import type { LeaderGuard } from "../election/leader-guard.js";
+import { clusterKeys } from "../keys/key-layout.js";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
 import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
 import { waitUntil } from "../testing/wait-until.js";
 import { type EtcdStore, openEtcdStore } from "./etcd-store.js";
-import { clusterKeys } from "./key-layout.js";
-import { createLeaderElection, type LeaderElection } from "./leader-election.js";
-import type { LeaderGuard } from "./leader-guard.js";
 
 const shared = useSharedEtcd();
 const freshId = () => freshClusterId("t");

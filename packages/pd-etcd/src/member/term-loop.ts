@@ -1,9 +1,20 @@
-import { type Cluster, type ClusterOptions, type ClusterPersistence, createCluster, isPdError, PdError } from "@nokv/pd-core";
-import type { CampaignOptions, LeaderTerm, PdMember, Store } from "@nokv/pd-storage";
-import type { Logger } from "pino";
-import type { Leadership, MemberInfo } from "./leadership.js";
+import { performance } from "node:perf_hooks";
+import { type Cluster, type ClusterPersistence, type ClusterSnapshot, isPdError, type MemberInfo, PdError } from "@nokv/pd-core";
+import type { Store } from "@nokv/pd-storage";
+import type { CampaignOptions, LeaderTerm } from "../election/leader-election.js";
+import type { PdMember } from "../election/leader-guard.js";
 
-/** The part of `@nokv/pd-storage`'s `LeaderElection` this coordinator drives. */
+/**
+ * Where an elected member logs: a structural subset of pino's `Logger`
+ * (what `pd-cli` passes), so this package needs no logging library.
+ */
+export interface MemberLog {
+  info(fields: object, msg: string): void;
+  warn(fields: object, msg: string): void;
+  error(fields: object, msg: string): void;
+}
+
+/** The part of {@link LeaderElection} the term loop drives (a scripted one in tests). */
 export interface Election {
   /** True while this member leads and its lease is surely alive (checked per request). */
   readonly isLeader: boolean;
@@ -16,20 +27,19 @@ export interface Election {
   close(): Promise<void>;
 }
 
-/** Options of {@link createElectedLeadership}. */
-export interface ElectedLeadershipOptions {
+/** What the term loop is built from. */
+export interface TermLoopOptions {
   readonly election: Election;
+  /** This member; read when campaigning (its fields may be getters, final by then). */
   readonly self: PdMember;
-  readonly leaseTtlSec?: number;
-  /** Opens the store for a new term: writes must be fenced on that term (the election guards them). */
+  readonly leaseTtlSec: number;
+  /** Opens the store for a new term: its writes must be fenced on that term (the election guards them). */
   readonly openStore: () => Promise<Store>;
-  /** Wraps a term's store as the cluster's persistence (metrics, logs). Default: the store itself. */
-  readonly observe?: (store: Store) => ClusterPersistence;
-  /** Allocator starts and windows for the cluster model built at each election. */
-  readonly cluster?: Omit<ClusterOptions, "persistence" | "snapshot">;
-  /** Other known members (from a registry), for `GetMembers`; the leader and self are always listed. */
-  readonly peers?: () => readonly PdMember[];
-  readonly log: Logger;
+  /** Builds the cluster model of a term from its loaded snapshot (the server's `LeadershipHost`). */
+  readonly createCluster: (snapshot: ClusterSnapshot, persistence: ClusterPersistence) => Cluster;
+  /** Other known members (from the registry), for `GetMembers`; the leader and self are always listed. */
+  readonly peers: () => readonly PdMember[];
+  readonly log: MemberLog;
   /** Told when this member starts or stops serving as the leader. */
   readonly onRoleChange?: (role: "leader" | "follower") => void;
 }
@@ -41,22 +51,24 @@ interface Serving {
 }
 
 /**
- * Leadership of one PD among several sharing an etcd cluster. The member
+ * What an elected member does with its terms (tikv/pd's leader loop). It
  * campaigns; on winning it opens the (fenced) store, loads the catalog and
  * the allocator ceilings — the new allocators start strictly above every
  * ceiling the old leader made durable, whatever this member's clock says —
  * and only then serves. Every request re-checks that the term is alive (its
  * lease is surely valid), so a leader that was paused or partitioned stops
  * serving the moment its lease may have run out, even before it hears of it.
- * Followers answer `NOT_LEADER` with the leader's address.
+ * Followers answer `NOT_LEADER` with the leader's address. A term whose
+ * catalog write had an uncertain outcome is given up, so that the next term
+ * starts again from what etcd holds.
  */
-export class ElectedLeadership implements Leadership {
-  readonly #o: ElectedLeadershipOptions;
+export class TermLoop {
+  readonly #o: TermLoopOptions;
   #serving: Serving | undefined;
   #opening: LeaderTerm | undefined;
   #closed = false;
 
-  constructor(options: ElectedLeadershipOptions) {
+  constructor(options: TermLoopOptions) {
     this.#o = options;
   }
 
@@ -65,7 +77,7 @@ export class ElectedLeadership implements Leadership {
     this.#o.election.campaign({
       name: this.#o.self.name,
       advertiseAddr: this.#o.self.advertiseAddr,
-      ...(this.#o.leaseTtlSec !== undefined && { leaseTtlSec: this.#o.leaseTtlSec }),
+      leaseTtlSec: this.#o.leaseTtlSec,
       onElected: (term) => void this.#becomeLeader(term),
       onDeposed: (reason) => this.#stepDown(reason),
     });
@@ -77,6 +89,7 @@ export class ElectedLeadership implements Leadership {
     return s !== undefined && this.#o.election.isLeader && this.#o.election.term?.createRevision === s.term.createRevision;
   }
 
+  /** See `Leadership.serving`. */
   serving(): Cluster {
     const s = this.#serving;
     if (s !== undefined && this.#o.election.isLeader && this.#o.election.term?.createRevision === s.term.createRevision) {
@@ -93,19 +106,20 @@ export class ElectedLeadership implements Leadership {
     );
   }
 
+  /** See `Leadership.members`. */
   members(): { members: MemberInfo[]; leader: MemberInfo | undefined } {
     const leader = this.#o.election.leader;
     const byName = new Map<string, MemberInfo>();
     const add = (m: PdMember) =>
       byName.set(m.name, { name: m.name, advertiseAddr: m.advertiseAddr, isLeader: leader?.name === m.name });
-    for (const m of this.#o.peers?.() ?? []) add(m);
+    for (const m of this.#o.peers()) add(m);
     add(this.#o.self);
     if (leader !== undefined) add(leader);
     const members = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { members, leader: leader === undefined ? undefined : byName.get(leader.name) };
   }
 
-  /** Stops serving, hands leadership over at once (resign), closes the term's store. */
+  /** Stops serving, hands leadership over at once (resign), closes the term's store and the election. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -124,12 +138,13 @@ export class ElectedLeadership implements Leadership {
     let store: Store | undefined;
     try {
       store = await this.#o.openStore();
-      const snapshot = await store.load();
-      const observed = this.#o.observe?.(store) ?? store;
+      const opened = store;
+      const snapshot = await opened.load();
       const persistence: ClusterPersistence = {
-        saveAllocatorState: (state) => observed.saveAllocatorState(state),
+        ...(opened.appendLimit !== undefined && { appendLimit: opened.appendLimit }),
+        saveAllocatorState: (state) => opened.saveAllocatorState(state),
         appendRegionEdits: (edits) =>
-          observed.appendRegionEdits(edits).catch((err: unknown) => {
+          opened.appendRegionEdits(edits).catch((err: unknown) => {
             // An uncertain catalog write (it may have committed in etcd) leaves
             // memory and etcd possibly apart: give the term up so that the next
             // one, here or elsewhere, starts from what etcd holds.
@@ -137,12 +152,12 @@ export class ElectedLeadership implements Leadership {
             throw err;
           }),
       };
-      const cluster = createCluster({ ...this.#o.cluster, persistence, snapshot });
+      const cluster = this.#o.createCluster(snapshot, persistence);
       if (this.#closed || this.#o.election.term?.createRevision !== term.createRevision) {
-        await store.close();
+        await opened.close();
         return;
       }
-      this.#serving = { term, cluster, store };
+      this.#serving = { term, cluster, store: opened };
       this.#o.log.info(
         {
           name: this.#o.self.name,
@@ -186,9 +201,4 @@ export class ElectedLeadership implements Leadership {
     // Queued writes fail on the fence; close once they have settled.
     void s.cluster.flush().then(() => s.store.close()).catch(() => undefined);
   }
-}
-
-/** Creates an {@link ElectedLeadership}; call `start()` once the server listens. */
-export function createElectedLeadership(options: ElectedLeadershipOptions): ElectedLeadership {
-  return new ElectedLeadership(options);
 }

@@ -1,0 +1,77 @@
+import { createCluster, isPdError, type LeadershipHost } from "@nokv/pd-core";
+import { afterEach, describe, expect, it } from "vitest";
+import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
+import { waitUntil } from "../testing/wait-until.js";
+import { createElectedMember, type ElectedMember } from "./elected-member.js";
+
+// The elected member as a server drives it (open, start, serving, close),
+// against a real etcd; the host builds plain cluster models.
+const host: LeadershipHost = { createCluster: (snapshot, persistence) => createCluster({ snapshot, persistence }) };
+
+describe("elected member", () => {
+  const shared = useSharedEtcd();
+  const members: ElectedMember[] = [];
+  afterEach(async () => {
+    for (const m of members.splice(0)) await m.close();
+  });
+
+  async function member(clusterId: string, extra: Partial<Parameters<typeof createElectedMember>[0]> = {}): Promise<ElectedMember> {
+    const m = await createElectedMember({ endpoints: shared.etcd.endpoints, clusterId, ...extra });
+    members.push(m);
+    expect(await m.open(host)).toBeUndefined();
+    return m;
+  }
+
+  it("serves while it leads, redirects while it follows, and hands over on close", async () => {
+    const id = freshClusterId("m");
+    const roles: string[] = [];
+    const a = await member(id, { onRoleChange: (role, self) => roles.push(`${self.name} ${role}`) });
+    await a.start("127.0.0.1:1001");
+    // Named after the address it advertises, which defaults to the bound one.
+    expect(a.name).toBe("127.0.0.1:1001");
+    expect(a.advertiseAddr).toBe("127.0.0.1:1001");
+    expect(a.leaseTtlSec).toBe(2);
+    await waitUntil("a serving", () => a.isServing);
+    expect(roles).toEqual(["127.0.0.1:1001 leader"]);
+    const ids = await a.serving().allocId(10n);
+
+    const b = await member(id, { name: "pd-b", advertiseAddr: "pd-b.test:2379" });
+    await b.start("127.0.0.1:1002");
+    expect(b.name).toBe("pd-b");
+    expect(b.advertiseAddr).toBe("pd-b.test:2379");
+    await waitUntil("b sees a", () => b.election.leader?.advertiseAddr === "127.0.0.1:1001");
+    let redirect: unknown;
+    try {
+      b.serving();
+    } catch (err) {
+      redirect = err;
+    }
+    expect(isPdError(redirect, "NOT_LEADER") && redirect.leaderAddr).toBe("127.0.0.1:1001");
+    // Both registered: the list is refreshed from etcd every second.
+    await waitUntil("both listed", () => a.members().members.length === 2, { timeoutMs: 5000 });
+    expect(a.members()).toEqual({
+      members: [
+        { name: "127.0.0.1:1001", advertiseAddr: "127.0.0.1:1001", isLeader: true },
+        { name: "pd-b", advertiseAddr: "pd-b.test:2379", isLeader: false },
+      ],
+      leader: { name: "127.0.0.1:1001", advertiseAddr: "127.0.0.1:1001", isLeader: true },
+    });
+
+    // close() resigns: b takes over without waiting for the lease, above every id a handed out.
+    await a.close();
+    expect(a.isServing).toBe(false);
+    await waitUntil("b serving", () => b.isServing, { timeoutMs: 3000 });
+    expect((await b.serving().allocId(1n)).first).toBeGreaterThan(ids.first + ids.count - 1n);
+  });
+
+  it("refuses bad options before touching etcd, and an unreachable etcd with STORAGE", async () => {
+    const endpoints = shared.etcd.endpoints;
+    await expect(createElectedMember({ endpoints, leaseTtlSec: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(createElectedMember({ endpoints, clusterId: "a/b" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(createElectedMember({ endpoints: [] })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(createElectedMember({ endpoints, name: "" })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    await expect(createElectedMember({ endpoints: ["http://127.0.0.1:1"], requestTimeoutMs: 500 })).rejects.toMatchObject({
+      code: "STORAGE",
+    });
+  });
+});

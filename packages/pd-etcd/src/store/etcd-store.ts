@@ -1,0 +1,334 @@
+import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
+import { type Region } from "@nokv/pd-model";
+import { decodeEdits, type Store, storageError } from "@nokv/pd-storage";
+import type { ITxnResponse } from "etcd3";
+import { callOptions, connectEtcd, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
+import { getOp, rangeResult, txn } from "../connection/txn.js";
+import type { LeaderFence, LeaderGuard } from "../election/leader-guard.js";
+import { type ClusterKeys, clusterKeys, prefixRangeEnd } from "../keys/key-layout.js";
+import { AllocatorCeilings, checkAllocatorState } from "./allocator-ceilings.js";
+import { CatalogChain } from "./catalog-chain.js";
+import { fitsOneTxn, PendingBatch } from "./pending-batch.js";
+import { collapseEdits, decodeRegionValue, editOps } from "./region-values.js";
+import type { EtcdStoreStats, StoreContext } from "./store-context.js";
+import { TermFence } from "./term-fence.js";
+
+export type { EtcdStoreStats } from "./store-context.js";
+
+/** Options of {@link openEtcdStore}: `endpoints` or `client`, plus these. */
+export type EtcdStoreOptions = EtcdConnectionOptions & {
+  /** Names this PD cluster's keys: `/nokv/pd/<clusterId>/…`. */
+  readonly clusterId: string;
+  /**
+   * Fences every write on this member's leader term (see {@link LeaderGuard});
+   * usually the `LeaderElection` of the same cluster. Without it the
+   * store writes unconditionally: run only one PD per cluster id then.
+   */
+  readonly leaderGuard?: LeaderGuard;
+  /** Deadline of one etcd request, in ms. Default 5000. */
+  readonly requestTimeoutMs?: number;
+  /** etcd's `--max-txn-ops` (operations per transaction). Default 128, etcd's default. */
+  readonly maxTxnOps?: number;
+  /** Budget of one transaction's keys and values, in bytes; keep it under etcd's `--max-request-bytes` (1.5 MiB by default). Default 1 MiB. */
+  readonly maxTxnBytes?: number;
+  /** Region keys read per request by `load`. Default 512. */
+  readonly loadPageSize?: number;
+};
+
+/**
+ * The etcd {@link Store}: several PD members share one etcd cluster, and the
+ * elected leader reads and writes PD's state under `/nokv/pd/<cluster-id>/`
+ * (layout in {@link ClusterKeys}). This class keeps the `Store` surface — the
+ * write queues and the one-revision `load` — and leaves each protocol to its
+ * own module:
+ *
+ * - Regions: one key per region, the value being pd-storage's binary region
+ *   payload. An append is ONE etcd transaction (atomic all-or-nothing) of puts
+ *   and deletes, the same region's edits collapsed to the last one. An append
+ *   that does not fit one transaction goes through the pending-batch protocol
+ *   ({@link PendingBatch}), so atomicity holds for every append, whatever its
+ *   size; only a batch above `maxTxnBytes` as a whole is refused (`STORAGE`).
+ * - Every region write is a link of the catalog's compare-and-swap chain
+ *   ({@link CatalogChain}): it applies only on top of the state this store
+ *   loaded or last wrote; a write whose answer was lost is settled, never
+ *   applied twice; a catalog changed by another writer turns region writes
+ *   off (`STORAGE`) until `load` is called again.
+ * - Allocator ceilings: a compare-and-swap of the field-wise maximum
+ *   ({@link AllocatorCeilings}), so a stored ceiling never goes down.
+ *
+ * With a {@link LeaderGuard}, every write also compares the leader key's
+ * create revision with this member's term ({@link TermFence}): once the term
+ * is over (resigned, lease expired, key deleted, another member elected) no
+ * write of this store can apply, however late the member learns it
+ * (`NOT_LEADER`, nothing written). A term must start with `load` (it is
+ * refused with `UNAVAILABLE` otherwise): that read happens after winning, at a
+ * revision where the leader key is ours, so it sees every ceiling and region
+ * any earlier leader ever wrote. Why allocators stay unique across leader
+ * changes: pd-core's allocators hand out only values at or below a ceiling
+ * that `saveAllocatorState` made durable first. The old leader's last durable
+ * ceiling C was written while its key existed; the new leader's key was
+ * created after the old one was gone, so C is visible to the new leader's
+ * `load`, and every later write of the old leader fails its fence. The new
+ * leader starts at C + 1 or above, the old one never hands out above C.
+ *
+ * Errors: `STORAGE` for every etcd failure or damaged value (naming the key),
+ * `NOT_LEADER` (with `leaderAddr` when known) when the fence fails,
+ * `UNAVAILABLE` after `close` or before a term's `load`,
+ * `INVALID_ARGUMENT` for bad options or values. Never a raw etcd error.
+ */
+export class EtcdStore implements Store {
+  readonly description: string;
+  readonly keys: ClusterKeys;
+  readonly #ctx: StoreContext;
+  readonly #ownsClient: boolean;
+  readonly #pageSize: number;
+  readonly #chain: CatalogChain;
+  readonly #pending: PendingBatch;
+  readonly #ceilings: AllocatorCeilings;
+  #closed = false;
+  #catalogTail: Promise<void> = Promise.resolve();
+  #allocTail: Promise<void> = Promise.resolve();
+
+  /** @internal use {@link openEtcdStore}. */
+  constructor(init: { ctx: StoreContext; ownsClient: boolean; pageSize: number }) {
+    this.#ctx = init.ctx;
+    this.description = init.ctx.description;
+    this.keys = init.ctx.keys;
+    this.#ownsClient = init.ownsClient;
+    this.#pageSize = init.pageSize;
+    this.#chain = new CatalogChain(init.ctx);
+    this.#pending = new PendingBatch(init.ctx, this.#chain);
+    this.#ceilings = new AllocatorCeilings(init.ctx);
+  }
+
+  /** Counters for metrics and tests. */
+  stats(): EtcdStoreStats {
+    return { ...this.#ctx.stats };
+  }
+
+  /**
+   * Reads every region, a pending batch on top, and the ceilings, all at one
+   * etcd revision (region keys paged). Works on followers too; on the leader
+   * it also opens the current term for writes.
+   *
+   * @throws PdError `STORAGE` naming the key of a malformed value, or when etcd fails.
+   */
+  load(): Promise<ClusterSnapshot> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#exclusive(() => this.#load());
+  }
+
+  /**
+   * Makes `edits` durable as one atomic unit (see the class comment).
+   *
+   * @throws PdError `NOT_LEADER` when the guard's term is over (nothing
+   *   written), `STORAGE` when etcd failed (nothing written) or the batch is
+   *   larger than `maxTxnBytes`, `UNAVAILABLE` when closed or the term has
+   *   not loaded, `INVALID_ARGUMENT` for a region id that is not a uint64.
+   */
+  appendRegionEdits(edits: readonly RegionEdit[]): Promise<void> {
+    let collapsed: RegionEdit[];
+    try {
+      this.#checkOpen();
+      collapsed = collapseEdits(edits);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (collapsed.length === 0) return Promise.resolve();
+    return this.#onCatalog(() => this.#append(collapsed));
+  }
+
+  /**
+   * Makes the ceilings durable: stores the field-wise maximum of the stored
+   * and the given state, so a stored ceiling never goes down.
+   *
+   * @throws PdError `NOT_LEADER` when the guard's term is over (nothing
+   *   written), `STORAGE` when etcd failed (the stored ceilings are then at
+   *   least the previously acknowledged ones), `UNAVAILABLE` when closed or
+   *   the term has not loaded, `INVALID_ARGUMENT` for a value that is not a uint64.
+   */
+  saveAllocatorState(state: AllocatorState): Promise<void> {
+    try {
+      this.#checkOpen();
+      checkAllocatorState(state);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#onAlloc(() => this.#ceilings.save(this.#ctx.fence.forWrite(), state));
+  }
+
+  /** Waits for queued writes, then closes the etcd client if the store created it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([this.#catalogTail, this.#allocTail]);
+    if (this.#ownsClient) this.#ctx.client.close();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new PdError("UNAVAILABLE", `${this.description}: closed`);
+  }
+
+  // Region writes run one at a time (each is a link of the chain), ceiling
+  // writes one at a time (each compares the last revision); the two queues
+  // are independent, and a load waits for both.
+
+  #onCatalog<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#catalogTail.then(task);
+    this.#catalogTail = run.then(noop, noop);
+    return run;
+  }
+
+  #onAlloc<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#allocTail.then(task);
+    this.#allocTail = run.then(noop, noop);
+    return run;
+  }
+
+  /** Runs `task` with no catalog or allocator write in flight. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    const run = Promise.all([this.#catalogTail, this.#allocTail]).then(task);
+    const settled = run.then(noop, noop);
+    this.#catalogTail = settled;
+    this.#allocTail = settled;
+    return run;
+  }
+
+  async #load(): Promise<ClusterSnapshot> {
+    const { client, keys: k, timeoutMs, description } = this.#ctx;
+    const prefix = Buffer.from(k.regionPrefix);
+    const rangeEnd = prefixRangeEnd(prefix);
+    let first: ITxnResponse;
+    try {
+      // One read-only transaction: the leader key, the ceilings, the catalog
+      // chain, a pending batch and the first page of regions at one revision.
+      first = await txn(
+        client,
+        {
+          compare: [],
+          success: [
+            getOp(k.leader),
+            getOp(k.alloc),
+            getOp(k.catalogCommit),
+            getOp(k.catalogPending),
+            { request_range: { key: prefix, range_end: rangeEnd, limit: this.#pageSize } },
+          ],
+        },
+        timeoutMs,
+      );
+    } catch (err) {
+      throw storageError(`${description}: load failed`, err);
+    }
+    const revision = first.header.revision;
+    const regions = new Map<bigint, Region>();
+    let page = first.responses[4]?.response_range;
+    while (page !== undefined) {
+      for (const kv of page.kvs) {
+        const region = decodeRegionValue(k, kv);
+        regions.set(region.id, region);
+      }
+      const last = page.kvs.at(-1);
+      if (!page.more || last === undefined) break;
+      try {
+        page = await client.kv.range(
+          { key: Buffer.concat([last.key, Buffer.of(0)]), range_end: rangeEnd, limit: this.#pageSize, revision },
+          callOptions(timeoutMs),
+        );
+      } catch (err) {
+        throw storageError(`${description}: load failed reading ${k.regionPrefix} at revision ${revision}`, err);
+      }
+    }
+
+    const pendingKv = rangeResult(first, 3);
+    const pending = pendingKv === undefined ? undefined : decodeEdits(pendingKv.value, `etcd key ${k.catalogPending}`);
+    for (const e of pending ?? []) {
+      if (e.kind === "put") regions.set(e.region.id, e.region);
+      else regions.delete(e.regionId);
+    }
+    const allocator = this.#ceilings.loaded(rangeResult(first, 1));
+
+    // The snapshot is now the truth this store's writes build on.
+    this.#chain.reset(rangeResult(first, 2)?.mod_revision ?? "0");
+    this.#pending.reset(pending);
+    this.#ctx.fence.loaded(rangeResult(first, 0));
+    return { regions: [...regions.values()], allocator };
+  }
+
+  async #append(edits: RegionEdit[]): Promise<void> {
+    const fence = this.#ctx.fence.forWrite();
+    await this.#prepareCatalog(fence);
+    const ops = editOps(this.keys, edits);
+    if (fitsOneTxn(this.#ctx, ops, 1)) {
+      await this.#chain.commit(fence, ops);
+      this.#ctx.stats.directAppends++;
+      return;
+    }
+    await this.#pending.commit(fence, edits);
+    // Committed. Spreading it over the region keys is queued right away; any
+    // region write queued before that settles it first (see #prepareCatalog).
+    this.#onCatalog(() => this.#prepareCatalog(this.#ctx.fence.forWrite())).catch(noop);
+  }
+
+  /**
+   * Before a region write: settles an unanswered earlier write, establishes
+   * the chain's head, and spreads a pending batch over the region keys.
+   */
+  async #prepareCatalog(fence: LeaderFence | undefined): Promise<void> {
+    await this.#chain.ensureUsable(fence);
+    if (this.#chain.unknown || this.#pending.unknown) this.#pending.adoptHead(await this.#chain.readHead());
+    if (!this.#pending.settled) await this.#pending.spread(fence);
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Opens the etcd store of `clusterId` and checks that etcd answers.
+ *
+ * @throws PdError `INVALID_ARGUMENT` for bad options (cluster id, limits, a
+ *   guard of another cluster), `STORAGE` when etcd does not answer.
+ */
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  const keys = clusterKeys(options.clusterId);
+  const timeoutMs = options.requestTimeoutMs ?? 5000;
+  const maxTxnOps = options.maxTxnOps ?? 128;
+  const maxTxnBytes = options.maxTxnBytes ?? 1024 * 1024;
+  const pageSize = options.loadPageSize ?? 512;
+  const positive = (name: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new PdError("INVALID_ARGUMENT", `etcd store: ${name} must be an integer >= ${min}, got ${v}`);
+  };
+  positive("requestTimeoutMs", timeoutMs, 1);
+  positive("maxTxnOps", maxTxnOps, 3);
+  positive("maxTxnBytes", maxTxnBytes, 4096);
+  positive("loadPageSize", pageSize, 1);
+  if (options.leaderGuard !== undefined && options.leaderGuard.leaderKey !== keys.leader) {
+    throw new PdError(
+      "INVALID_ARGUMENT",
+      `etcd store: the leader guard fences on ${options.leaderGuard.leaderKey}, not on this cluster's ${keys.leader}`,
+    );
+  }
+  const { client, owned } = connectEtcd(options, "etcd store");
+  const where = options.endpoints === undefined ? "" : ` ${options.endpoints.join(",")}`;
+  const description = `etcd${where} ${keys.prefix}`;
+  try {
+    await client.kv.range({ key: Buffer.from(keys.catalogCommit), count_only: true }, callOptions(timeoutMs));
+  } catch (err) {
+    if (owned) client.close();
+    throw storageError(`${description}: etcd does not answer`, err);
+  }
+  const ctx: StoreContext = {
+    client,
+    keys,
+    description,
+    timeoutMs,
+    maxTxnOps,
+    maxTxnBytes,
+    fence: new TermFence(options.leaderGuard, description),
+    stats: { directAppends: 0, pendingAppends: 0, settledBatches: 0, allocatorWrites: 0 },
+  };
+  return new EtcdStore({ ctx, ownsClient: owned, pageSize });
+}
