@@ -21,6 +21,8 @@ export interface PdCommandOptions {
   readonly tsStart?: bigint;
   /** `--recover-missing-state`: accept a workdir whose PD_STATE.json is gone (see the local-file store). */
   readonly recoverMissingState?: boolean;
+  /** `--compact-min-bytes`: the local-file store's compaction threshold (advanced; small values exercise compaction). */
+  readonly compactMinBytes?: number;
   readonly config?: string;
   readonly scope: string;
   /** `--status-addr`: metrics and the inspection API; off when absent. */
@@ -112,6 +114,7 @@ export async function startPd(opts: PdCommandOptions, log: Logger, out: (line: s
       dir: settings.workdir,
       log,
       ...(opts.recoverMissingState === true && { recoverMissingState: true }),
+      ...(opts.compactMinBytes !== undefined && { compactMinBytes: opts.compactMinBytes }),
     });
     // What the open repaired or took over is said on stdout, beside what was restored.
     for (const line of describeRecovery(local.recovery)) {
@@ -200,6 +203,7 @@ async function startElectedPd(
 ): Promise<PdServer> {
   if (opts.workdir !== undefined) throw new Error("--workdir and --etcd are exclusive: in distributed mode etcd holds PD's state");
   if (opts.recoverMissingState === true) throw new Error("--recover-missing-state is for a --workdir; in distributed mode etcd holds PD's state");
+  if (opts.compactMinBytes !== undefined) throw new Error("--compact-min-bytes is for a --workdir; in distributed mode etcd holds PD's state");
   const endpoints = parseEtcdEndpoints(opts.etcd!);
   const clusterId = opts.clusterId ?? "nokv";
   const election = await createLeaderElection({
