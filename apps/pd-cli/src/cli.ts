@@ -89,6 +89,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     .option("--id-start <n>", "lowest id to hand out", parseUint64)
     .option("--recover-missing-state", "start although PD_STATE.json is missing beside a region catalog: ids resume above the largest id in the catalog (add --id-start above any id ever handed out, if known)")
     .option("--ts-start <n>", "lowest timestamp to hand out", parseUint64)
+    .option("--compact-min-bytes <n>", "advanced: compact the workdir's edit log into a snapshot once it holds more than this many bytes (and more than the last snapshot) (default 4194304)", parsePositiveInt)
     .option("--config <file>", "raft_config.json to read PD defaults from")
     .addOption(new Option("--scope <scope>", "config scope").choices(["host", "docker"]).default("host"))
     .addOption(new Option("--log-level <level>", "log level").choices(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"))

@@ -41,7 +41,12 @@ async function startSinglePd(
 ): Promise<PdServer> {
   let store: Store;
   if (storage.kind === "local-file") {
-    const local = await openLocalFileStore({ dir: storage.dir, log, recoverMissingState: storage.recoverMissingState });
+    const local = await openLocalFileStore({
+      dir: storage.dir,
+      log,
+      recoverMissingState: storage.recoverMissingState,
+      compactMinBytes: storage.compactMinBytes,
+    });
     // What the open repaired or took over is said on stdout, beside what was restored.
     for (const line of describeRecovery(local.recovery)) {
       out(`PD-lite recovery: ${line}`);

@@ -11,6 +11,8 @@ export interface PdCommandOptions {
   readonly tsStart?: bigint;
   /** `--recover-missing-state`: accept a workdir whose PD_STATE.json is gone (see the local-file store). */
   readonly recoverMissingState?: boolean;
+  /** `--compact-min-bytes`: the local-file store's compaction threshold (advanced; small values exercise compaction). */
+  readonly compactMinBytes?: number;
   readonly config?: string;
   readonly scope: string;
   /** `--status-addr`: metrics and the inspection API; off when absent. */
@@ -40,7 +42,7 @@ export type StorageConfig =
   /** No `--workdir`: nothing survives a restart. */
   | { readonly kind: "memory" }
   /** `--workdir DIR` (or the config's work dir). */
-  | { readonly kind: "local-file"; readonly dir: string; readonly recoverMissingState: boolean }
+  | { readonly kind: "local-file"; readonly dir: string; readonly recoverMissingState: boolean; readonly compactMinBytes: number | undefined }
   /** `--etcd URLS`: distributed mode; undefined fields take the elected member's defaults. */
   | {
       readonly kind: "etcd";
@@ -103,10 +105,11 @@ function storageFromFlags(flags: PdCommandOptions, workdir: string | undefined):
     // A work dir from raft_config.json is ignored in distributed mode; one given as a flag is a mistake.
     if (flags.workdir !== undefined) throw new Error("--workdir and --etcd are exclusive: in distributed mode etcd holds PD's state");
     if (flags.recoverMissingState === true) throw new Error("--recover-missing-state is for a --workdir; in distributed mode etcd holds PD's state");
+    if (flags.compactMinBytes !== undefined) throw new Error("--compact-min-bytes is for a --workdir; in distributed mode etcd holds PD's state");
     return { kind: "etcd", endpoints: parseEtcdEndpoints(flags.etcd), clusterId: flags.clusterId, leaseTtlSec: flags.leaseTtl };
   }
   if (workdir !== undefined && workdir.trim() !== "") {
-    return { kind: "local-file", dir: workdir, recoverMissingState: flags.recoverMissingState === true };
+    return { kind: "local-file", dir: workdir, recoverMissingState: flags.recoverMissingState === true, compactMinBytes: flags.compactMinBytes };
   }
   return { kind: "memory" };
 }

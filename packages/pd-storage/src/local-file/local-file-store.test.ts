@@ -1,4 +1,5 @@
-import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { appendFile, mkdir, mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PdError } from "@nokv/pd-core";
@@ -330,6 +331,25 @@ describe("local-file store under faults", () => {
     await again.close();
   });
 
+  it("keeps and reports a torn first record of the newest log like any torn tail, not as an empty log", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir, compactMinBytes: 1 << 30 });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.compact();
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(2n, "m", "") }]);
+    await s.close();
+    const log = await logFile(dir);
+    const whole = await readFile(log);
+    await truncate(log, whole.length - 4); // a crash mid-append of the new log's first record
+    const again = await openLocalFileStore({ dir });
+    expect(again.recovery.removedEmptyLogs).toBeUndefined();
+    expect(again.recovery.truncated).toMatchObject({ file: log, offset: 8, reason: "short", savedTo: `${log}.tail-8` });
+    expect(describeRecovery(again.recovery)[0]).toContain(`dropped ${whole.length - 12} byte(s) at offset 8 of ${log} (torn`);
+    expect(Buffer.compare(await readFile(`${log}.tail-8`), whole.subarray(8, whole.length - 4))).toBe(0);
+    expect((await again.load()).regions.map((r) => r.id)).toEqual([1n]);
+    await again.close();
+  });
+
   it("refuses a gap in the log generations, naming the missing log, and changes nothing", async () => {
     const dir = await tempDir();
     const s = await openLocalFileStore({ dir, compactMinBytes: 1 << 30 });
@@ -367,6 +387,94 @@ describe("local-file store under faults", () => {
     await s.close();
     const again = await openLocalFileStore({ dir });
     expect((await again.load()).regions[0]!.epoch.version).toBe(2n);
+    await again.close();
+  });
+});
+
+/** Mounting a tmpfs (to fill it) needs root; CI runs as root. */
+const canMount = process.getuid?.() === 0;
+
+describe.skipIf(!canMount)(`local-file store on a full disk (a tmpfs${canMount ? "" : "; skipped: mounting needs root"})`, () => {
+  async function fullTmpfs(): Promise<{ mnt: string; fill: () => Promise<void>; free: () => Promise<void> }> {
+    const mnt = await tempDir();
+    const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "utf8" });
+    expect(m.status, m.stderr).toBe(0);
+    // Unmounted before the temp dir is removed (afterEach removes dirs in order; this one first).
+    dirs.splice(dirs.indexOf(mnt), 1);
+    unmounts.push(async () => {
+      spawnSync("umount", ["-l", mnt]);
+      await rm(mnt, { recursive: true, force: true });
+    });
+    const filler = join(mnt, "filler");
+    return {
+      mnt,
+      async fill() {
+        const fh = await open(filler, "a");
+        try {
+          for (let chunk = 65536; chunk >= 1; ) {
+            try {
+              const { bytesWritten } = await fh.write(Buffer.alloc(chunk, 1));
+              if (bytesWritten < chunk) chunk >>= 1;
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code !== "ENOSPC") throw err;
+              chunk >>= 1;
+            }
+          }
+        } finally {
+          await fh.close();
+        }
+      },
+      free: () => rm(filler),
+    };
+  }
+  const unmounts: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const u of unmounts.splice(0)) await u();
+  });
+
+  it("refuses to open when it cannot write LOCK, and leaves no LOCK behind", async () => {
+    const disk = await fullTmpfs();
+    const dir = join(disk.mnt, "pd");
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "") }]);
+    await s.close();
+    const files = (await readdir(dir)).sort();
+    expect(files).not.toContain("LOCK");
+    await disk.fill();
+    const got = await codeOf(openLocalFileStore({ dir }));
+    expect(got.code).toBe("STORAGE");
+    expect(got.message).toContain(`cannot write ${join(dir, "LOCK")}`);
+    expect((await readdir(dir)).sort()).toEqual(files);
+    await disk.free();
+    const again = await openLocalFileStore({ dir });
+    expect((await again.load()).regions).toHaveLength(1);
+    await again.close();
+  });
+
+  it("refuses to open when it cannot keep a torn tail aside, naming the side file, and leaves no partial copy of it", async () => {
+    const disk = await fullTmpfs();
+    const dir = join(disk.mnt, "pd");
+    const s = await openLocalFileStore({ dir });
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "", "m") }]);
+    await s.appendRegionEdits([{ kind: "put", region: testRegion(2n, "m", "") }]);
+    await s.close();
+    const log = await logFile(dir);
+    const whole = await readFile(log);
+    const firstEnd = 8 + 12 + whole.readUInt32LE(8);
+    await truncate(log, whole.length - 5);
+    // LOCK as a kill -9 leaves it: rewriting it in place needs no new space, keeping the tail aside does.
+    await writeFile(join(dir, "LOCK"), "{}\n");
+    const files = (await readdir(dir)).filter((n) => n !== "LOCK").sort();
+    await disk.fill();
+    const got = await codeOf(openLocalFileStore({ dir }));
+    expect(got.code).toBe("STORAGE");
+    expect(got.message).toContain(`cannot keep ${whole.length - 5 - firstEnd} cut byte(s) in ${log}.tail-${firstEnd}`);
+    expect((await readdir(dir)).filter((n) => n !== "LOCK").sort()).toEqual(files);
+    expect((await stat(log)).size).toBe(whole.length - 5);
+    await disk.free();
+    const again = await openLocalFileStore({ dir });
+    expect(again.recovery.truncated?.savedTo).toBe(`${log}.tail-${firstEnd}`);
+    expect((await again.load()).regions.map((r) => r.id)).toEqual([1n]);
     await again.close();
   });
 });

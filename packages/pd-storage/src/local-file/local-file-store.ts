@@ -82,7 +82,7 @@ export interface ImportedCatalog {
 export interface RecoveryReport {
   /** The end of the last log that was not a whole record and was cut off. */
   readonly truncated?: DroppedTail;
-  /** Newest logs holding no record (a crash or a full disk during a log switch), removed. */
+  /** Newest logs holding nothing but their header (a crash or a full disk during a log switch), removed. */
   readonly removedEmptyLogs?: readonly string[];
   /** A Go PD's region catalog found in `PD_STATE.json` and merged into ours. */
   readonly importedCatalog?: ImportedCatalog;
@@ -103,7 +103,7 @@ export function describeRecovery(r: RecoveryReport): string[] {
           : "torn: the last record was cut short (crash mid-write)";
     lines.push(`dropped ${t.droppedBytes} byte(s) at offset ${t.offset} of ${t.file} (${why}); the bytes are kept in ${t.savedTo}`);
   }
-  for (const f of r.removedEmptyLogs ?? []) lines.push(`removed ${f}: a newest log holding no record (crash or full disk during a log switch)`);
+  for (const f of r.removedEmptyLogs ?? []) lines.push(`removed ${f}: a newest log holding nothing (crash or full disk during a log switch)`);
   if (r.importedCatalog) {
     const c = r.importedCatalog;
     lines.push(`took over the Go PD's region catalog in ${c.file}: ${c.imported} region(s) imported, ${c.skipped.length} skipped; the original is kept as ${c.backup}`);
@@ -525,7 +525,7 @@ export async function openLocalFileStore(options: LocalFileStoreOptions): Promis
   } catch (err) {
     throw new PdError("STORAGE", `workdir ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  const releaseLock = acquireWorkdirLock(dir);
+  const releaseLock = await acquireWorkdirLock(dir);
   let store: LocalFileStore | undefined;
   try {
     store = await openLocked(dir, options, releaseLock);
@@ -536,10 +536,14 @@ export async function openLocalFileStore(options: LocalFileStoreOptions): Promis
   }
 }
 
-/** A log file with no whole record: empty, a partial or whole header, maybe followed by a torn first record. */
-function holdsNoRecord(buf: Buffer): boolean {
+/**
+ * A log file that holds nothing at all: empty, a partial or whole header,
+ * maybe followed by zero bytes. (One holding the start of a record is not
+ * empty: that is a torn tail, kept aside and reported as one.)
+ */
+function holdsNothing(buf: Buffer): boolean {
   const scan = scanRecords(buf, LOG_MAGIC);
-  return scan.kind !== "corrupt" && scan.payloads.length === 0;
+  return scan.kind !== "corrupt" && scan.payloads.length === 0 && buf.subarray(LOG_MAGIC.length).every((b) => b === 0);
 }
 
 async function readOptional(path: string): Promise<Buffer | undefined> {
@@ -588,11 +592,11 @@ async function openLocked(
   const contents = new Map<bigint, Buffer>();
   for (const gen of live) contents.set(gen, await readFile(join(dir, logName(gen))));
 
-  // Newest logs without a single record are what a crash or a full disk
-  // during a log switch leaves: they are not "a newer log" that would make
-  // the torn end of the log before them suspicious. They hold nothing, and go.
+  // Newest logs holding nothing are what a crash or a full disk during a log
+  // switch leaves: they are not "a newer log" that would make the torn end
+  // of the log before them suspicious. They go.
   const emptyTail: bigint[] = [];
-  while (live.length > 0 && holdsNoRecord(contents.get(live.at(-1)!)!)) emptyTail.unshift(live.pop()!);
+  while (live.length > 0 && holdsNothing(contents.get(live.at(-1)!)!)) emptyTail.unshift(live.pop()!);
 
   // Generations follow each other from the snapshot on: a missing one would
   // silently lose every edit it held.
@@ -660,13 +664,7 @@ async function openLocked(
     }
     recovery = { ...recovery, truncated: { file, offset: torn.offset, droppedBytes: torn.dropped.length, reason: torn.reason, savedTo } };
   }
-  for (const g of emptyTail) {
-    const file = join(dir, logName(g));
-    // A torn first record is not acknowledged data, but its bytes are kept, as every cut is.
-    const rest = contents.get(g)!.subarray(LOG_MAGIC.length);
-    if (rest.some((b) => b !== 0)) await keepAside(`${file}.tail-${LOG_MAGIC.length}`, Buffer.from(rest));
-    await unlink(file);
-  }
+  for (const g of emptyTail) await unlink(join(dir, logName(g)));
   for (const g of gens) if (g <= baseGen) await unlink(join(dir, logName(g))).catch(() => undefined);
   // A log switch that failed before linking its log into place left only its temp file.
   for (const n of names) if (/^regions\.\d{20}\.log\.tmp$/.test(n)) await unlink(join(dir, n)).catch(() => undefined);
@@ -725,6 +723,10 @@ async function openLocked(
 /**
  * Writes `data` to a new file next to what it was cut from, never over an
  * existing one (`path`, else `path.1`, `path.2`, …); durable before return.
+ * A failure (a full disk) removes the file it was writing, so that no
+ * empty or partial copy is mistaken for the cut bytes.
+ *
+ * @throws PdError `STORAGE` naming the file it could not write.
  */
 async function keepAside(path: string, data: Buffer): Promise<string> {
   for (let n = 0; ; n++) {
@@ -734,15 +736,19 @@ async function keepAside(path: string, data: Buffer): Promise<string> {
       fh = await open(target, "wx", 0o644);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
-      throw err;
+      throw storageError(`cannot keep ${data.length} cut byte(s) in ${target}`, err);
     }
     try {
       await fh.writeFile(data);
       await fh.sync();
-    } finally {
       await fh.close();
+      await fsyncDir(join(path, ".."));
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      // Created with "wx" above: it is ours to remove.
+      await unlink(target).catch(() => undefined);
+      throw storageError(`cannot keep ${data.length} cut byte(s) in ${target}; nothing was changed`, err);
     }
-    await fsyncDir(join(path, ".."));
     return target;
   }
 }

@@ -1,6 +1,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
 import { PdError } from "@nokv/pd-core";
 import { tryLock } from "fs-native-extensions";
 
@@ -102,6 +103,17 @@ function describeOwner(owner: LockOwner | undefined): string {
   return `pid ${owner.pid} on host ${owner.host || "?"}${started}`;
 }
 
+/** Options of {@link acquireWorkdirLock}. */
+export interface WorkdirLockOptions {
+  /**
+   * When the workdir is locked, how long to wait for its holder's details
+   * to appear in `LOCK` (a PD writes them right after locking), in ms, so
+   * that the refusal names the real owner rather than a previous, dead one.
+   * Default 2000.
+   */
+  readonly ownerWaitMs?: number;
+}
+
 /**
  * Takes exclusive ownership of a workdir for this process, so that two PDs
  * never write one workdir.
@@ -117,7 +129,11 @@ function describeOwner(owner: LockOwner | undefined): string {
  * is taken again.
  *
  * Once locked, `LOCK` holds the owner's pid, host, boot id and process start
- * time, only to name the owner when another PD is refused.
+ * time, only to name the owner when another PD is refused. The holder
+ * writes them just after locking, so a refused PD may read what a previous,
+ * dead owner left (or nothing): it then waits a little for the holder's
+ * details (trying the lock again meanwhile, in case the holder is gone)
+ * and never names a process that is not running as the owner.
  *
  * A `LOCK` in the older `pid host` form was written by a PD version that
  * took no kernel lock; it is honoured while its pid is alive on this host
@@ -126,19 +142,34 @@ function describeOwner(owner: LockOwner | undefined): string {
  *
  * @returns a release function (idempotent): removes `LOCK`, then drops the lock.
  * @throws PdError `STORAGE` naming the owner and what to do, when the
- *   workdir is in use, or when `LOCK` cannot be opened.
+ *   workdir is in use, or when `LOCK` cannot be opened or written.
  */
-export function acquireWorkdirLock(dir: string): () => Promise<void> {
+export async function acquireWorkdirLock(dir: string, options: WorkdirLockOptions = {}): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
-    const fd = lockOnce(dir, path);
-    if (fd !== undefined) return releaser(path, fd);
-    if (attempt >= 100) throw new PdError("STORAGE", `workdir ${dir}: ${LOCK_FILE} keeps being replaced while locking; is another PD starting and stopping?`);
+  const deadline = performance.now() + (options.ownerWaitMs ?? 2000);
+  for (let replaced = 0; ; ) {
+    const got = lockOnce(dir, path);
+    if (typeof got === "number") return releaser(path, got);
+    if (got === "busy") {
+      const owner = parseLockOwner(readProc(path) ?? "");
+      if (owner !== undefined && ownerState(owner) !== "dead") throw inUse(dir, describeOwner(owner));
+      if (performance.now() >= deadline) {
+        const stale = owner === undefined ? "" : ` (${LOCK_FILE} still names ${describeOwner(owner)}, which is no longer running)`;
+        throw inUse(dir, `${describeOwner(undefined)}${stale}`);
+      }
+      await delay(10);
+      continue;
+    }
+    if (++replaced >= 100) throw new PdError("STORAGE", `workdir ${dir}: ${LOCK_FILE} keeps being replaced while locking; is another PD starting and stopping?`);
   }
 }
 
-/** One attempt: the locked descriptor, or undefined when the file was replaced meanwhile. */
-function lockOnce(dir: string, path: string): number | undefined {
+function inUse(dir: string, owner: string): PdError {
+  return new PdError("STORAGE", `workdir ${dir} is in use by another PD (${owner}); stop that PD first, or give this one another --workdir`);
+}
+
+/** One attempt: the locked descriptor, "busy" when another holds the lock, or "replaced" when the file was replaced meanwhile. */
+function lockOnce(dir: string, path: string): number | "busy" | "replaced" {
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o644);
@@ -147,11 +178,8 @@ function lockOnce(dir: string, path: string): number | undefined {
   }
   try {
     if (!tryLock(fd)) {
-      const owner = parseLockOwner(readProc(path) ?? "");
-      throw new PdError(
-        "STORAGE",
-        `workdir ${dir} is in use by another PD (${describeOwner(owner)}); stop that PD first, or give this one another --workdir`,
-      );
+      closeSync(fd);
+      return "busy";
     }
     const mine = fstatSync(fd);
     let named: { ino: number; dev: number } | undefined;
@@ -162,7 +190,7 @@ function lockOnce(dir: string, path: string): number | undefined {
     }
     if (named === undefined || named.ino !== mine.ino || named.dev !== mine.dev) {
       closeSync(fd);
-      return undefined;
+      return "replaced";
     }
     const previous = readProc(path) ?? "";
     const legacy = previous.trim().startsWith("{") ? undefined : parseLockOwner(previous);
@@ -174,9 +202,20 @@ function lockOnce(dir: string, path: string): number | undefined {
       );
     }
     const record = Buffer.from(`${JSON.stringify(selfOwner())}\n`);
-    ftruncateSync(fd, 0);
-    writeSync(fd, record, 0, record.length, 0);
-    fsyncSync(fd);
+    try {
+      ftruncateSync(fd, 0);
+      writeSync(fd, record, 0, record.length, 0);
+      fsyncSync(fd);
+    } catch (err) {
+      // Still holding the lock: remove what is left of LOCK (empty or partial), as a release
+      // would, so that a refused start (a full disk) leaves nothing behind.
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone.
+      }
+      throw new PdError("STORAGE", `workdir ${dir}: cannot write ${path}: ${(err as Error).message}`, { cause: err });
+    }
     return fd;
   } catch (err) {
     closeSync(fd);

@@ -57,7 +57,7 @@ function splitLines(text: string): string[] {
  */
 export function runCommand(cmd: string, args: readonly string[], opts: RunCommandOptions = {}): Promise<CommandResult> {
   const timeoutMs = opts.timeoutMs ?? 15_000;
-  const started = Date.now();
+  const started = performance.now();
   return new Promise<CommandResult>((resolve, reject) => {
     const child = spawn(cmd, [...args], {
       cwd: opts.cwd ?? REPO_ROOT,
@@ -84,7 +84,7 @@ export function runCommand(cmd: string, args: readonly string[], opts: RunComman
     // "close" (not "exit"): both pipes are drained, so no output is lost.
     child.on("close", (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout: splitLines(out), stderr: splitLines(err), durationMs: Date.now() - started });
+      resolve({ code, signal, stdout: splitLines(out), stderr: splitLines(err), durationMs: performance.now() - started });
     });
   });
 }
