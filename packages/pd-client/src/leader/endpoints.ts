@@ -1,15 +1,24 @@
-import { connectivityState, credentials as grpcCredentials, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
-import { PDClient } from "@nokv/pd-proto";
-import { invalidArgument, type PdClientError } from "./errors.js";
+import {
+  Client,
+  connectivityState,
+  credentials as grpcCredentials,
+  Metadata,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientUnaryCall,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import { invalidArgument } from "../errors.js";
 
 /**
  * Channel options the client sets unless the caller overrides them. grpc-js
- * otherwise backs reconnects off up to 120 s, which would keep a gateway away
- * from a restarted PD for minutes.
+ * otherwise backs reconnects off up to 120 s, which would keep a gateway
+ * away from a restarted PD for minutes; at most 1 s between attempts costs
+ * one SYN a second per dead endpoint.
  */
 const DEFAULT_CHANNEL_OPTIONS: ChannelOptions = {
-  "grpc.initial_reconnect_backoff_ms": 200,
-  "grpc.max_reconnect_backoff_ms": 5000,
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1000,
 };
 
 /**
@@ -39,82 +48,94 @@ export function parseEndpoints(addr: string | undefined, endpoints: readonly str
   return out;
 }
 
+/** What one unary attempt sends: a method path and its codecs. */
+export interface UnaryMethod<Req, Res> {
+  readonly path: string;
+  readonly requestSerialize: (value: Req) => Buffer;
+  readonly responseDeserialize: (value: Buffer) => Res;
+}
+
+/** How one unary attempt behaves on the wire. */
+export interface UnaryAttemptOptions {
+  /** Absolute grpc-js deadline. */
+  readonly deadline: Date;
+  /**
+   * Wait for a connection (grpc wait-for-ready) instead of failing at once
+   * while the channel is in transient failure. PD calls fail fast (a dead
+   * endpoint must not eat the deadline); health checks wait.
+   */
+  readonly waitForReady: boolean;
+  /** Cancels the attempt; its listener is removed when the attempt settles. */
+  readonly signals: readonly (AbortSignal | undefined)[];
+}
+
 /**
- * The PD endpoints of one client and a lazily created grpc-js client per
- * endpoint. One endpoint is "current": calls go there. A `NOT_LEADER` answer
- * naming the leader moves "current" to the leader (added to the set if it is
- * new); any other retryable failure moves it to the next endpoint.
+ * The grpc-js channels of one client, one per endpoint, created on first
+ * use with the client's credentials. Built on the grpc-js this package
+ * resolves, which is the application's own (it is a peer dependency), so
+ * the application's `ChannelCredentials` and options are accepted as they are.
  */
-export class EndpointSet {
-  private readonly list: string[];
-  private readonly clients = new Map<string, PDClient>();
-  private currentIndex = 0;
-  private readonly credentials: ChannelCredentials;
-  private readonly channelOptions: ChannelOptions;
+export class Channels {
+  readonly #clients = new Map<string, Client>();
+  readonly #credentials: ChannelCredentials;
+  readonly #options: ChannelOptions;
+  #closed = false;
 
-  constructor(endpoints: readonly string[], credentials?: ChannelCredentials, channelOptions?: ChannelOptions) {
-    this.list = [...endpoints];
-    this.credentials = credentials ?? grpcCredentials.createInsecure();
-    this.channelOptions = { ...DEFAULT_CHANNEL_OPTIONS, ...channelOptions };
-  }
-
-  /** All known endpoints, leaders learned from redirects included. */
-  get all(): readonly string[] {
-    return this.list;
-  }
-
-  /** The endpoint calls currently go to. */
-  get current(): string {
-    return this.list[this.currentIndex]!;
+  constructor(credentials: ChannelCredentials | undefined, channelOptions: ChannelOptions | undefined) {
+    this.#credentials = credentials ?? grpcCredentials.createInsecure();
+    this.#options = { ...DEFAULT_CHANNEL_OPTIONS, ...channelOptions };
   }
 
   /** The grpc-js client of `endpoint`, created on first use. */
-  client(endpoint: string): PDClient {
-    let c = this.clients.get(endpoint);
+  client(endpoint: string): Client {
+    let c = this.#clients.get(endpoint);
     if (c === undefined) {
-      c = new PDClient(endpoint, this.credentials, this.channelOptions);
-      this.clients.set(endpoint, c);
+      c = new Client(endpoint, this.#credentials, this.#options);
+      if (this.#closed) c.close();
+      this.#clients.set(endpoint, c);
     }
     return c;
   }
 
-  /** Makes `endpoint` current (adding it if new). */
-  use(endpoint: string): void {
-    let i = this.list.indexOf(endpoint);
-    if (i < 0) {
-      this.list.push(endpoint);
-      i = this.list.length - 1;
-    }
-    this.currentIndex = i;
-  }
-
   /** Whether the channel to `endpoint` is connected right now. */
-  isConnected(endpoint: string): boolean {
-    const c = this.clients.get(endpoint);
+  isReady(endpoint: string): boolean {
+    const c = this.#clients.get(endpoint);
     return c !== undefined && c.getChannel().getConnectivityState(false) === connectivityState.READY;
   }
 
   /**
-   * Reacts to a failed attempt on `endpoint`. Returns true when it followed a
-   * leader redirect (the next attempt may go at once, without backoff).
+   * One unary attempt. Rejects with the raw grpc-js `ServiceError` (the
+   * caller maps it: only it knows whether an abort or close caused it).
+   * Every listener it adds is removed when it settles.
    */
-  onFailure(endpoint: string, err: PdClientError): boolean {
-    if (err.code === "NOT_LEADER" && err.leaderAddr !== undefined && err.leaderAddr.trim() !== "") {
-      const leader = err.leaderAddr.trim();
-      if (leader !== endpoint) {
-        this.use(leader);
-        return true;
+  unary<Req, Res>(endpoint: string, method: UnaryMethod<Req, Res>, request: Req, options: UnaryAttemptOptions): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      let call: ClientUnaryCall | undefined = undefined;
+      const cancel = (): void => call?.cancel();
+      call = this.client(endpoint).makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata({ waitForReady: options.waitForReady }),
+        { deadline: options.deadline },
+        (err: ServiceError | null, res?: Res) => {
+          for (const s of options.signals) s?.removeEventListener("abort", cancel);
+          if (err) reject(err);
+          else resolve(res as Res);
+        },
+      );
+      for (const s of options.signals) {
+        if (s === undefined) continue;
+        if (s.aborted) call.cancel();
+        else s.addEventListener("abort", cancel, { once: true });
       }
-    }
-    if (err.retryable && this.list.length > 1 && this.current === endpoint) {
-      this.currentIndex = (this.currentIndex + 1) % this.list.length;
-    }
-    return false;
+    });
   }
 
-  /** Closes every channel. */
+  /** Closes every channel; channels asked for afterwards are closed at once. */
   close(): void {
-    for (const c of this.clients.values()) c.close();
-    this.clients.clear();
+    this.#closed = true;
+    for (const c of this.#clients.values()) c.close();
   }
 }

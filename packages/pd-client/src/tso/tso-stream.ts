@@ -1,5 +1,8 @@
-import { Metadata, status as GrpcStatus, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
-import type { PDClient, TsoRequest, TsoResponse } from "@nokv/pd-proto";
+import { status as GrpcStatus, Metadata, type Client, type ClientDuplexStream, type ServiceError } from "@grpc/grpc-js";
+import { decodePdError, PDService, type TsoRequest, type TsoResponse } from "@nokv/pd-proto";
+import type { Deadline } from "../call/deadline.js";
+import { markUnreachable } from "../call/invoker.js";
+import { fromServiceError, PdClientError } from "../errors.js";
 
 /**
  * How long a stream may sit with nothing in flight before the client
@@ -9,106 +12,133 @@ import type { PDClient, TsoRequest, TsoResponse } from "@nokv/pd-proto";
 export const TSO_STREAM_IDLE_MS = 1000;
 
 /**
- * The rejection of every request on a stream the server does not offer
- * (`UNIMPLEMENTED`: an older PD). The server processed none of them, so the
- * caller may send them again as unary `Tso` RPCs.
+ * How long the oldest request on a stream may go unanswered before the
+ * client judges the stream dead and resets it, in ms. This is the stream's
+ * own health, independent of any caller's deadline: a caller whose deadline
+ * passes stops waiting, but the stream (and everyone else on it) goes on.
  */
-export const TSO_STREAM_UNSUPPORTED: unique symbol = Symbol("TsoStream unsupported");
+export const TSO_STREAM_TIMEOUT_MS = 2000;
 
-/** A grpc-js-shaped error, so that the client maps stream failures exactly like unary ones. */
-function streamError(code: GrpcStatus, details: string): ServiceError {
-  return Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), {
-    code,
-    details,
-    metadata: new Metadata(),
-  });
-}
+const METHOD = "Tso";
+const DEF = PDService.tsoStream;
 
-/** One request on the stream, waiting for its answer. */
+/** One request on the stream, waiting for its answer in order. */
 interface Waiting {
-  readonly deadlineMs: number;
-  readonly resolve: (res: TsoResponse) => void;
-  readonly reject: (err: unknown) => void;
+  readonly sentAtMs: number;
+  /** Cleared once the caller stopped waiting: the answer is then consumed and dropped. */
+  settle: ((res: TsoResponse | PdClientError) => void) | undefined;
 }
 
 /**
- * One `TsoStream` call to one endpoint. Requests go out in order and the
- * server answers them in order, so the oldest waiting request owns the next
- * answer. Whatever ends the stream early (an error status, the server ending
- * it, a deadline, `cancel`) rejects every waiting request and marks the
- * stream {@link TsoStream.finished}: it is never reused, so an answer can
- * never be matched to a request of another stream. The client opens a new
- * one for the next batch.
+ * One `TsoStream` call to one endpoint. Requests go out in order and PD
+ * answers them in order, so the oldest request owns the next answer. A
+ * caller that stops waiting (its deadline, its signal) leaves its request in
+ * the queue — its answer is still consumed in turn and dropped (the values
+ * are skipped, never handed out twice) — so one caller's deadline never
+ * touches another's request.
  *
- * Deadlines: one timer watches the earliest deadline of the waiting
- * requests. When it passes, the late requests fail with `DEADLINE_EXCEEDED`,
- * the stream is cancelled and the others fail with a retryable
- * `UNAVAILABLE` (values PD may have reserved for them are skipped, never
- * handed out twice).
+ * The stream ends for everyone when PD ends it (a status, or the end of the
+ * stream), when it has not answered the oldest request within
+ * {@link TSO_STREAM_TIMEOUT_MS}, or on {@link TsoStream.cancel}; every
+ * request still waiting then fails with a {@link PdClientError} built from
+ * what happened (grpc-js's own error when there is one), and the stream is
+ * never reused, so an answer can never be matched to a request of another
+ * stream.
  */
 export class TsoStream {
   /** Set once the stream may take no more requests. */
   finished = false;
+  readonly endpoint: string;
   readonly #call: ClientDuplexStream<TsoRequest, TsoResponse>;
   readonly #queue: Waiting[] = [];
   #head = 0;
-  #deadlineTimer: NodeJS.Timeout | undefined;
-  /** The deadline `#deadlineTimer` fires at (epoch ms). */
-  #timerDeadlineMs = 0;
+  #watchdog: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #sentSinceIdleCheck = 0;
+  #answered = false;
 
-  constructor(
-    client: PDClient,
-    readonly endpoint: string,
-  ) {
-    // Wait for the connection like unary calls do; the oldest request's
-    // deadline bounds the wait.
-    this.#call = client.tsoStream(new Metadata({ waitForReady: true }));
+  constructor(client: Client, endpoint: string) {
+    this.endpoint = endpoint;
+    // Fail fast like unary attempts: a dead endpoint must not hold the batch.
+    this.#call = client.makeBidiStreamRequest(DEF.path, DEF.requestSerialize, DEF.responseDeserialize, new Metadata({ waitForReady: false }));
     this.#call.on("data", (res: TsoResponse) => this.#onData(res));
     this.#call.on("error", (err: ServiceError) => this.#onError(err));
     this.#call.on("status", () => {
       // The server ended the stream. Anything still waiting will get no answer.
-      this.#fail(() => streamError(GrpcStatus.UNAVAILABLE, `TsoStream to ${endpoint} ended by the server`));
+      this.#fail(new PdClientError(`pd ${METHOD}: TsoStream to ${endpoint} ended by the server`, {
+        status: GrpcStatus.UNAVAILABLE,
+        code: "UNAVAILABLE",
+        retryable: true,
+        method: METHOD,
+        endpoint,
+      }));
     });
     this.#idleTimer = setInterval(() => this.#checkIdle(), TSO_STREAM_IDLE_MS);
     this.#idleTimer.unref();
   }
 
-  /** Requests waiting for an answer. */
+  /** Requests waiting for an answer (including those whose caller stopped waiting). */
   get inFlight(): number {
     return this.#queue.length - this.#head;
   }
 
+  /** Whether PD answered anything on this stream (an older PD answers UNIMPLEMENTED at once instead). */
+  get answered(): boolean {
+    return this.#answered;
+  }
+
   /**
    * Sends one request for `count` timestamps; resolves to PD's answer, or
-   * rejects with a grpc-js `ServiceError` (or {@link TSO_STREAM_UNSUPPORTED}).
-   * `signal` rejects this request only: its answer is then dropped.
+   * rejects with a {@link PdClientError}: `DEADLINE_EXCEEDED` when the
+   * caller's deadline passes (this caller only; retryable), `CANCELLED`-free
+   * on its signal (the caller maps it), or the stream's failure.
    */
-  request(count: bigint, deadlineMs: number, signal: AbortSignal | undefined): Promise<TsoResponse> {
-    if (this.finished) return Promise.reject(streamError(GrpcStatus.UNAVAILABLE, "TsoStream already closed"));
+  request(count: bigint, deadline: Deadline): Promise<TsoResponse> {
+    if (this.finished) {
+      return Promise.reject(new PdClientError(`pd ${METHOD}: TsoStream to ${this.endpoint} already closed`, {
+        status: GrpcStatus.UNAVAILABLE,
+        code: "UNAVAILABLE",
+        retryable: true,
+        method: METHOD,
+        endpoint: this.endpoint,
+      }));
+    }
     this.#sentSinceIdleCheck++;
-    const answer = new Promise<TsoResponse>((resolve, reject) => {
-      this.#queue.push({ deadlineMs, resolve, reject });
-    });
-    if (this.#deadlineTimer === undefined || deadlineMs < this.#timerDeadlineMs) this.#armDeadline();
-    this.#call.write({ count });
-    if (signal === undefined) return answer;
-    // The request stays in the stream's queue (its answer must still be
-    // consumed in order); only this caller stops waiting.
     return new Promise<TsoResponse>((resolve, reject) => {
-      const onAbort = (): void => reject(streamError(GrpcStatus.CANCELLED, "aborted"));
-      signal.addEventListener("abort", onAbort, { once: true });
-      answer.then(
-        (res) => {
-          signal.removeEventListener("abort", onAbort);
-          resolve(res);
+      const signal = deadline.signal;
+      const stopWaiting = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        w.settle = undefined;
+      };
+      const w: Waiting = {
+        sentAtMs: performance.now(),
+        settle: (res) => {
+          stopWaiting();
+          if (res instanceof PdClientError) reject(res);
+          else resolve(res);
         },
-        (err: unknown) => {
-          signal.removeEventListener("abort", onAbort);
-          reject(err);
-        },
-      );
+      };
+      const onDeadline = (): void => {
+        stopWaiting();
+        reject(new PdClientError(`pd ${METHOD}: no answer on the TsoStream to ${this.endpoint} within the deadline`, {
+          status: GrpcStatus.DEADLINE_EXCEEDED,
+          code: "DEADLINE_EXCEEDED",
+          retryable: true,
+          method: METHOD,
+          endpoint: this.endpoint,
+        }));
+      };
+      // The caller maps an abort to CANCELLED with the signal's reason.
+      const onAbort = (): void => {
+        stopWaiting();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(onDeadline, deadline.remainingMs());
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#queue.push(w);
+      this.#armWatchdog();
+      this.#call.write({ count });
     });
   }
 
@@ -124,15 +154,22 @@ export class TsoStream {
   }
 
   /** Ends the stream at once; every waiting request rejects with `err`. */
-  cancel(err: unknown): void {
-    this.#fail(() => err);
+  cancel(err: PdClientError): void {
+    this.#fail(err);
     this.#call.cancel();
   }
 
   #onData(res: TsoResponse): void {
+    this.#answered = true;
     const w = this.#queue[this.#head];
     if (w === undefined) {
-      this.cancel(streamError(GrpcStatus.INTERNAL, "TsoStream answered a request that was never sent"));
+      this.cancel(new PdClientError(`pd ${METHOD}: TsoStream to ${this.endpoint} answered a request that was never sent`, {
+        status: GrpcStatus.INTERNAL,
+        code: "INTERNAL",
+        retryable: false,
+        method: METHOD,
+        endpoint: this.endpoint,
+      }));
       return;
     }
     this.#queue[this.#head] = undefined as unknown as Waiting;
@@ -140,73 +177,53 @@ export class TsoStream {
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;
-      if (this.#deadlineTimer !== undefined) {
-        clearTimeout(this.#deadlineTimer);
-        this.#deadlineTimer = undefined;
-      }
-    } else if (w.deadlineMs === this.#timerDeadlineMs) {
-      this.#armDeadline();
     }
-    w.resolve(res);
+    this.#armWatchdog();
+    w.settle?.(res);
   }
 
-  #onError(err: ServiceError): void {
-    if (err.code === GrpcStatus.UNIMPLEMENTED) {
-      this.#fail(() => TSO_STREAM_UNSUPPORTED);
-      return;
-    }
-    this.#fail(() => err);
+  #onError(raw: ServiceError): void {
+    const err = fromServiceError(raw, METHOD, this.endpoint);
+    // No answer at all from the endpoint: the invoker marks it down.
+    if (decodePdError(raw).code === undefined && raw.code === GrpcStatus.UNAVAILABLE) markUnreachable(err);
+    this.#fail(err);
   }
 
-  /** Watches the earliest deadline among the waiting requests. */
-  #armDeadline(): void {
-    let earliest = Infinity;
-    for (let i = this.#head; i < this.#queue.length; i++) {
-      const d = this.#queue[i]!.deadlineMs;
-      if (d < earliest) earliest = d;
+  /** Watches the oldest request: unanswered for TSO_STREAM_TIMEOUT_MS, the stream is judged dead. */
+  #armWatchdog(): void {
+    if (this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
     }
-    if (this.#deadlineTimer !== undefined) {
-      if (this.#timerDeadlineMs === earliest) return;
-      clearTimeout(this.#deadlineTimer);
-      this.#deadlineTimer = undefined;
-    }
-    if (earliest === Infinity) return;
-    this.#timerDeadlineMs = earliest;
-    this.#deadlineTimer = setTimeout(() => this.#onDeadline(), Math.max(0, earliest - Date.now()));
+    const oldest = this.#queue[this.#head];
+    if (oldest === undefined || this.finished) return;
+    const due = oldest.sentAtMs + TSO_STREAM_TIMEOUT_MS - performance.now();
+    this.#watchdog = setTimeout(() => {
+      this.#watchdog = undefined;
+      this.cancel(markUnreachable(new PdClientError(`pd ${METHOD}: TsoStream to ${this.endpoint} answered nothing for ${TSO_STREAM_TIMEOUT_MS}ms; reset`, {
+        status: GrpcStatus.UNAVAILABLE,
+        code: "UNAVAILABLE",
+        retryable: true,
+        method: METHOD,
+        endpoint: this.endpoint,
+      })));
+    }, Math.max(0, due));
+    // Callers' own timers keep the process alive; the watchdog need not.
+    this.#watchdog.unref();
   }
 
-  /**
-   * A waiting request passed its deadline. Answers come in order, so none
-   * can be dropped alone: the stream is cancelled, the late requests fail
-   * with `DEADLINE_EXCEEDED` and the others with a retryable `UNAVAILABLE`.
-   */
-  #onDeadline(): void {
-    this.#deadlineTimer = undefined;
-    const now = Date.now();
-    const waiting = this.#queue.slice(this.#head);
-    this.#fail(() => undefined, false);
-    for (const w of waiting) {
-      w.reject(
-        w.deadlineMs <= now
-          ? streamError(GrpcStatus.DEADLINE_EXCEEDED, "deadline exceeded waiting for the TsoStream answer")
-          : streamError(GrpcStatus.UNAVAILABLE, "TsoStream reset after another request on it timed out"),
-      );
-    }
-    this.#call.cancel();
-  }
-
-  /** Marks the stream finished and rejects everything waiting (unless `reject` is false), oldest first. */
-  #fail(errorFor: () => unknown, reject = true): void {
+  /** Marks the stream finished and fails everything still waiting, oldest first. */
+  #fail(err: PdClientError): void {
     this.finished = true;
     this.#stopIdleTimer();
-    if (this.#deadlineTimer !== undefined) {
-      clearTimeout(this.#deadlineTimer);
-      this.#deadlineTimer = undefined;
+    if (this.#watchdog !== undefined) {
+      clearTimeout(this.#watchdog);
+      this.#watchdog = undefined;
     }
     const waiting = this.#queue.slice(this.#head);
     this.#queue.length = 0;
     this.#head = 0;
-    if (reject) for (const w of waiting) w.reject(errorFor());
+    for (const w of waiting) w.settle?.(err);
   }
 
   #checkIdle(): void {
