@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { ConfigWarning } from "@nokv/nokv-config";
 import { Command, CommanderError, Option } from "commander";
 import type { Logger } from "pino";
@@ -59,6 +60,16 @@ async function createLogger(level: string): Promise<Logger> {
   return pino(options, dest);
 }
 
+/**
+ * This package's version, read from its package.json (always shipped, one
+ * directory up from both `src/` and `dist/`), so that it can never disagree
+ * with what was installed.
+ */
+function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown };
+  return typeof pkg.version === "string" ? pkg.version : "unknown";
+}
+
 function oneLine(err: unknown): string {
   const msg = err instanceof Error ? err.message : String(err);
   return msg.split("\n")[0]!.replace(/^error: /, "");
@@ -79,7 +90,9 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     // Help goes to stdout (asked for) or stderr (no command given); errors are
     // printed once, below, as one `pd-cli: …` line.
     .configureOutput({ writeOut: (s) => io.stdout(s.trimEnd()), writeErr: (s) => io.stderr(s.trimEnd()), outputError: () => undefined })
-    .showHelpAfterError(false);
+    .showHelpAfterError(false)
+    // Printed on stdout, exit 0 (commander's exitOverride reports it as exit code 0).
+    .version(cliVersion(), "-V, --version", "print pd-cli's version and exit");
 
   program
     .command("pd")

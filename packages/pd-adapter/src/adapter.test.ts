@@ -3,11 +3,11 @@
  * 127.0.0.1:0 (pd-client's in-test fake PD, shared as test code only).
  */
 import { createPdClient, GrpcStatus as status, PdClientError } from "@nokv/pd-client";
-import { SchedulerOperationType, type SchedulerOperation } from "@nokv/pd-proto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { startFakePd, wireRegion, type FakePd } from "../../pd-client/src/testing/fake-pd.js";
 import { createPdAdapter, type PdAdapter, type PdAdapterOptions } from "./adapter.js";
+import { startHeartbeatLoop } from "./heartbeat-loop.js";
 import type { PdAdapterCall } from "./types.js";
+import { SchedulerOperationType, startFakePd, waitUntil, wireRegion, type FakePd, type WireSchedulerOperation as SchedulerOperation } from "@nokv/testkit";
 
 const LT = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER;
 const transfer = (regionId: bigint, sourcePeerId = 1n, targetPeerId = 2n): SchedulerOperation => ({
@@ -173,6 +173,30 @@ describe("pd adapter", () => {
       client.close();
     }
   });
+
+  it("lets loop.stop() end a tick at once while PD does not answer, without reporting an error", async () => {
+    const { a, errors } = adapter({ timeoutMs: 60_000 });
+    releases.push(pd.hold("storeHeartbeat"));
+    releases.push(pd.hold("regionHeartbeat"));
+    const region = { id: 3n, startKey: Buffer.from("a"), endKey: Buffer.from("b"), epoch: { version: 1n, confVersion: 1n }, peers: [] };
+    const results: unknown[] = [];
+    const loop = startHeartbeatLoop({
+      intervalMs: 60_000,
+      tick: async (signal) => {
+        results.push(await a.submitStoreHeartbeat({ storeId: 1n }, { signal }));
+        results.push(await a.submitRegionHeartbeat(region, { signal }));
+        results.push(await a.removeRegion(3n, { signal }));
+      },
+    });
+    await waitUntil("the heartbeat to reach PD", () => pd.calls.storeHeartbeat === 1, 5000);
+    const started = performance.now();
+    await loop.stop();
+    console.log(`loop.stop() with PD not answering and timeoutMs 60000: ${Math.round(performance.now() - started)} ms`);
+    // The tick went on after the abort, but nothing it sent waited for PD.
+    expect(results).toEqual([0, false, false]);
+    expect(errors).toEqual([]);
+    expect(a.stats().errors).toBe(0);
+  }, 10_000);
 
   it("rejects contradictory or nonsense options", () => {
     const client = createPdClient({ addr: pd.addr });

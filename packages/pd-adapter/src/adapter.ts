@@ -1,5 +1,8 @@
+import { setMaxListeners } from "node:events";
 import {
   createPdClient,
+  DEFAULT_TIMEOUT_MS,
+  PdClientError,
   type PdClient,
   type PdClientOptions,
   type Region,
@@ -21,7 +24,11 @@ export interface PdAdapterOptions {
   readonly endpoints?: readonly string[];
   /** Further options of the client the adapter creates. */
   readonly clientOptions?: Omit<PdClientOptions, "addr" | "endpoints">;
-  /** Deadline of each PD call in ms, retries included. Default 2000. */
+  /**
+   * Deadline of each PD call in ms, retries and the wait for a new PD leader
+   * included. Default: pd-client's default (10 000), so a PD failover delays
+   * a heartbeat instead of failing it.
+   */
   readonly timeoutMs?: number;
   /**
    * Receives every failed call (the adapter never throws or rejects for a PD
@@ -47,30 +54,41 @@ export interface PdAdapter {
   readonly client: PdClient;
   /**
    * Sends a store heartbeat and queues the valid leader transfers PD returns.
-   * Resolves to the number of operations newly queued (0 on error or when
-   * `storeId` is 0).
+   * Resolves to the number of operations newly queued (0 on error, when
+   * aborted, or when `storeId` is 0).
    */
-  submitStoreHeartbeat(stats: StoreStats): Promise<number>;
-  /** Sends a region heartbeat. Resolves to PD's `accepted` (false on error or id 0). */
-  submitRegionHeartbeat(region: Region): Promise<boolean>;
-  /** Removes a region from PD. Resolves to whether PD had it (false on error or id 0). */
-  removeRegion(regionId: bigint): Promise<boolean>;
+  submitStoreHeartbeat(stats: StoreStats, options?: PdAdapterCallOptions): Promise<number>;
+  /** Sends a region heartbeat. Resolves to PD's `accepted` (false on error, when aborted, or for id 0). */
+  submitRegionHeartbeat(region: Region, options?: PdAdapterCallOptions): Promise<boolean>;
+  /** Removes a region from PD. Resolves to whether PD had it (false on error, when aborted, or for id 0). */
+  removeRegion(regionId: bigint, options?: PdAdapterCallOptions): Promise<boolean>;
   /** Drains the queue: the pending operations, oldest first. */
   plan(): Operation[];
   /** A snapshot of the adapter's counters. */
   stats(): PdAdapterStats;
   /**
-   * Stops the adapter: later calls are ignored (no RPC). Closes the client
-   * only if the adapter created it. Idempotent.
+   * Stops the adapter: calls in flight end at once (resolving 0 / false) and
+   * later calls are ignored (no RPC). Closes the client only if the adapter
+   * created it. Idempotent.
    */
   close(): void;
+}
+
+/** Options of one adapter call. */
+export interface PdAdapterCallOptions {
+  /**
+   * Ends the call at once when aborted: it resolves 0 / false and nothing
+   * goes to `onError` (a stop is not a failure). Pass the heartbeat loop's
+   * tick signal, so that `loop.stop()` never waits for PD.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** Default bound of the operation queue. */
 export const DEFAULT_MAX_QUEUED_OPERATIONS = 1024;
 
-/** Default deadline of one adapter call, in ms. */
-export const DEFAULT_ADAPTER_TIMEOUT_MS = 2000;
+/** Default deadline of one adapter call, in ms: pd-client's default, which covers a PD failover. */
+export const DEFAULT_ADAPTER_TIMEOUT_MS = DEFAULT_TIMEOUT_MS;
 
 function oneLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
@@ -109,13 +127,35 @@ export function createPdAdapter(options: PdAdapterOptions): PdAdapter {
       ...(options.endpoints !== undefined ? { endpoints: options.endpoints } : {}),
     });
   const onError = options.onError ?? warnOnError;
-  const callOptions = { timeoutMs };
+  // Aborted by close(): calls in flight end at once, owned client or not.
+  const closing = new AbortController();
+  // Every call in flight listens to it, and stops listening when it ends.
+  setMaxListeners(0, closing.signal);
 
   let queue: Operation[] = [];
   let queuedKeys = new Set<string>();
   let closed = false;
   const counters = { enqueued: 0, dropped: 0, deduplicated: 0, invalid: 0, errors: 0 };
 
+  /** Runs one client call under the caller's signal and close(); either ends it quietly. */
+  const call = async <T>(
+    name: PdAdapterCall,
+    signal: AbortSignal | undefined,
+    fallback: T,
+    run: (o: { timeoutMs: number; signal: AbortSignal }) => Promise<T>,
+  ): Promise<T> => {
+    if (signal?.aborted) return fallback;
+    const linked = linkSignals(signal, closing.signal);
+    try {
+      return await run({ timeoutMs, signal: linked.signal });
+    } catch (err) {
+      const stopped = err instanceof PdClientError && (err.code === "CANCELLED" || err.code === "CLOSED") && (linked.signal.aborted || closed);
+      if (!stopped) report(name, err);
+      return fallback;
+    } finally {
+      linked.detach();
+    }
+  };
   const report = (call: PdAdapterCall, err: unknown): void => {
     counters.errors += 1;
     try {
@@ -145,15 +185,11 @@ export function createPdAdapter(options: PdAdapterOptions): PdAdapter {
   return {
     client,
 
-    async submitStoreHeartbeat(stats: StoreStats): Promise<number> {
+    async submitStoreHeartbeat(stats: StoreStats, options?: PdAdapterCallOptions): Promise<number> {
       if (closed || stats.storeId === 0n) return 0;
-      let operations;
-      try {
-        ({ operations } = await client.storeHeartbeat(stats, callOptions));
-      } catch (err) {
-        report("StoreHeartbeat", err);
-        return 0;
-      }
+      const res = await call("StoreHeartbeat", options?.signal, undefined, (o) => client.storeHeartbeat(stats, o));
+      if (res === undefined) return 0;
+      const { operations } = res;
       let added = 0;
       for (const raw of operations) {
         const op = operationFromPd(raw);
@@ -163,24 +199,14 @@ export function createPdAdapter(options: PdAdapterOptions): PdAdapter {
       return added;
     },
 
-    async submitRegionHeartbeat(region: Region): Promise<boolean> {
+    async submitRegionHeartbeat(region: Region, options?: PdAdapterCallOptions): Promise<boolean> {
       if (closed || region.id === 0n) return false;
-      try {
-        return await client.regionHeartbeat(region, callOptions);
-      } catch (err) {
-        report("RegionHeartbeat", err);
-        return false;
-      }
+      return call("RegionHeartbeat", options?.signal, false, (o) => client.regionHeartbeat(region, o));
     },
 
-    async removeRegion(regionId: bigint): Promise<boolean> {
+    async removeRegion(regionId: bigint, options?: PdAdapterCallOptions): Promise<boolean> {
       if (closed || regionId === 0n) return false;
-      try {
-        return await client.removeRegion(regionId, callOptions);
-      } catch (err) {
-        report("RemoveRegion", err);
-        return false;
-      }
+      return call("RemoveRegion", options?.signal, false, (o) => client.removeRegion(regionId, o));
     },
 
     plan(): Operation[] {
@@ -197,7 +223,33 @@ export function createPdAdapter(options: PdAdapterOptions): PdAdapter {
     close(): void {
       if (closed) return;
       closed = true;
+      closing.abort();
       if (owned) client.close();
+    },
+  };
+}
+
+/**
+ * A signal that fires when either given signal does, and `detach()` to drop
+ * its listeners once the call is over (a long-lived signal such as a
+ * loop's must not collect one listener per call). `AbortSignal.any` would do
+ * this from Node 20.3; the package supports every Node 20.
+ */
+function linkSignals(a: AbortSignal | undefined, b: AbortSignal): { signal: AbortSignal; detach: () => void } {
+  if (a === undefined) return { signal: b, detach: () => {} };
+  const both = new AbortController();
+  const abort = (): void => both.abort(a.aborted ? a.reason : b.reason);
+  if (a.aborted || b.aborted) {
+    abort();
+    return { signal: both.signal, detach: () => {} };
+  }
+  a.addEventListener("abort", abort, { once: true });
+  b.addEventListener("abort", abort, { once: true });
+  return {
+    signal: both.signal,
+    detach: () => {
+      a.removeEventListener("abort", abort);
+      b.removeEventListener("abort", abort);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { waitFor } from "../../pd-client/src/testing/fake-pd.js";
 import { startHeartbeatLoop, type HeartbeatLoop } from "./heartbeat-loop.js";
+import { waitUntil } from "@nokv/testkit";
 
 const loops: HeartbeatLoop[] = [];
 afterEach(async () => {
@@ -18,10 +18,10 @@ describe("startHeartbeatLoop", () => {
     let ticks = 0;
     const loop = startHeartbeatLoop({ intervalMs: 60_000, tick: () => void (ticks += 1) });
     loops.push(loop);
-    await waitFor(() => ticks === 1, 5000, "the first tick");
+    await waitUntil("the first tick", () => ticks === 1, 5000);
     const fast = startHeartbeatLoop({ intervalMs: 2, jitter: 0.5, tick: () => void (ticks += 1) });
     loops.push(fast);
-    await waitFor(() => ticks >= 6, 5000, "five more ticks");
+    await waitUntil("five more ticks", () => ticks >= 6, 5000);
   });
 
   it("never overlaps ticks, even when a tick outlasts the interval", async () => {
@@ -40,7 +40,7 @@ describe("startHeartbeatLoop", () => {
       },
     });
     loops.push(loop);
-    await waitFor(() => ticks >= 5, 5000, "five ticks");
+    await waitUntil("five ticks", () => ticks >= 5, 5000);
     await loop.stop();
     expect(maxRunning).toBe(1);
   });
@@ -60,7 +60,7 @@ describe("startHeartbeatLoop", () => {
         finished += 1;
       },
     });
-    await waitFor(() => started === 1, 5000, "the first tick");
+    await waitUntil("the first tick", () => started === 1, 5000);
     let stopped = false;
     const stopping = loop.stop().then(() => (stopped = true));
     // Let every queued callback run: stop() must still be waiting on the tick.
@@ -85,7 +85,7 @@ describe("startHeartbeatLoop", () => {
       onError: (err) => errors.push(err),
     });
     loops.push(loop);
-    await waitFor(() => ticks >= 3, 5000, "three ticks");
+    await waitUntil("three ticks", () => ticks >= 3, 5000);
     expect(errors).toHaveLength(1);
     expect((errors[0] as Error).message).toBe("pd down");
   });

@@ -13,7 +13,7 @@ export {
   DEFAULT_ADAPTER_TIMEOUT_MS,
   DEFAULT_MAX_QUEUED_OPERATIONS,
 } from "./adapter.js";
-export type { PdAdapter, PdAdapterOptions } from "./adapter.js";
+export type { PdAdapter, PdAdapterCallOptions, PdAdapterOptions } from "./adapter.js";
 
 export { startHeartbeatLoop } from "./heartbeat-loop.js";
 export type { HeartbeatLoop, HeartbeatLoopOptions } from "./heartbeat-loop.js";

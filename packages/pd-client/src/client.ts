@@ -1,52 +1,44 @@
-import {
-  credentials as grpcCredentials,
-  Metadata,
-  status as GrpcStatus,
-  type ChannelCredentials,
-  type ChannelOptions,
-  type ClientUnaryCall,
-  type ServiceError,
-} from "@grpc/grpc-js";
-import { bytesToWire as keyToWire, membersFromWire, PDService, storeStatusFromWire } from "@nokv/pd-proto";
+import { setMaxListeners } from "node:events";
+import { credentials as grpcCredentials, status as GrpcStatus, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
+import { membersFromWire, storeStatusFromWire, bytesToWire as keyToWire } from "@nokv/pd-proto";
+import { checkTimeoutMs, Deadline, monotonicNowMs } from "./call/deadline.js";
+import { Invoker } from "./call/invoker.js";
+import { resolveRetryPolicy, type RetryOptions } from "./call/retry.js";
 import {
   checkKey,
+  checkRegion,
   checkUint64,
   idRangeFromWire,
-  regionPageFromWire,
   regionFromWire,
+  regionPageFromWire,
   regionToWire,
   storeHeartbeatFromWire,
   storeStatsToWire,
-  timestampRangeFromWire,
 } from "./convert.js";
-import { EndpointSet, parseEndpoints } from "./endpoints.js";
-import { decodeHealthCheckResponse, encodeHealthCheckRequest, HEALTH_CHECK_PATH } from "./health.js";
-import {
-  PdClientError,
-  abortedError,
-  closedError,
-  fromServiceError,
-  invalidArgument,
-} from "./errors.js";
-import { backoffMs, resolveRetryPolicy, sleep, type RetryOptions, type RetryPolicy } from "./retry.js";
-import { RouteCache, regionContains, type RouteCacheOptions } from "./route-cache.js";
-import { MAX_TSO_BATCH, TsoBatcher, type TsoBatchingOptions } from "./tso-batcher.js";
-import { TSO_STREAM_UNSUPPORTED, TsoStream } from "./tso-stream.js";
+import { abortedError, closedError, invalidArgument, PdClientError } from "./errors.js";
+import { Channels, parseEndpoints } from "./leader/endpoints.js";
+import { decodeHealthCheckResponse, encodeHealthCheckRequest, HEALTH_CHECK_PATH } from "./leader/health.js";
+import { LeaderTracker } from "./leader/leader-tracker.js";
+import { ClientMetrics, type PdClientMetrics, type PdClientMetricsObserver } from "./metrics/client-metrics.js";
+import { RegionLocator, type RegionLocation } from "./route/region-locator.js";
+import { RouteCache, type RouteCacheOptions } from "./route/route-cache.js";
+import { DEFAULT_MAX_PENDING_TSO_REQUESTS, MAX_TSO_BATCH, TsoBatcher, type TsoBatchingOptions } from "./tso/tso-batcher.js";
+import { TsoTransport } from "./tso/tso-transport.js";
 import type {
   GetRegionOptions,
   HealthCheckOptions,
   HealthStatus,
   IdRange,
   ListRegionsOptions,
-  PdClientTlsOptions,
-  PdMembers,
-  RegionPage,
-  StoreStatus,
   PdCallOptions,
   PdClientStats,
+  PdClientTlsOptions,
+  PdMembers,
   Region,
+  RegionPage,
   StoreHeartbeatResult,
   StoreStats,
+  StoreStatus,
   TimestampRange,
 } from "./types.js";
 
@@ -54,23 +46,34 @@ import type {
 export interface PdClientOptions {
   /** A PD endpoint `host:port`, or several separated by commas. */
   readonly addr?: string;
-  /** PD endpoints `host:port`; the first is tried first. */
+  /**
+   * PD endpoints `host:port`; the first is tried first. Give every PD member:
+   * the client also learns members from `GetMembers` and leader redirects.
+   */
   readonly endpoints?: readonly string[];
-  /** Default overall deadline of a call in ms, retries included. Default 2000. */
+  /**
+   * Default overall deadline of a call in ms: retries, backoff and the wait
+   * for a new leader included. Default 10 000 ({@link DEFAULT_TIMEOUT_MS}); at
+   * most 2^31 - 1.
+   */
   readonly timeoutMs?: number;
   /** Retry policy, or `false` for a single attempt per call. */
   readonly retry?: RetryOptions | false;
-  /** Route cache for `getRegionByKey`, or `false` to always ask PD. */
+  /** Route cache for `getRegionByKey` and the range helpers, or `false` to always ask PD. */
   readonly routeCache?: RouteCacheOptions | false;
   /** Timestamp batching, or `false` for one `Tso` request per call. */
   readonly tsoBatching?: TsoBatchingOptions | false;
   /**
-   * Send timestamp requests on one `TsoStream` per endpoint (default `true`).
-   * An endpoint that does not offer it (an older PD) is remembered and gets
-   * unary `Tso` RPCs; `false` always uses unary RPCs.
+   * Send timestamp requests on one `TsoStream` to the leader (default
+   * `true`). An endpoint that does not offer it (an older PD) is remembered
+   * and gets unary `Tso` RPCs; `false` always uses unary RPCs.
    */
   readonly tsoStream?: boolean;
-  /** Channel credentials. Default: insecure (plaintext), as NoKV's PD serves. */
+  /**
+   * Channel credentials, from the application's own `@grpc/grpc-js` (a peer
+   * dependency of this package, so there is one grpc-js). Default: insecure
+   * (plaintext), as NoKV's PD serves.
+   */
   readonly credentials?: ChannelCredentials;
   /**
    * TLS (PEM contents): `caCert` to verify PD, `cert` + `key` for mutual TLS.
@@ -79,6 +82,8 @@ export interface PdClientOptions {
   readonly tls?: PdClientTlsOptions;
   /** Extra grpc-js channel options, merged over the client's defaults. */
   readonly channelOptions?: ChannelOptions;
+  /** Receives every latency and TSO batch-size observation (e.g. to feed prom-client). */
+  readonly metricsObserver?: PdClientMetricsObserver;
   /**
    * Monotonic clock in ms for route-cache expiry. Default `performance.now`.
    * Injectable so tests can move time without waiting.
@@ -89,9 +94,13 @@ export interface PdClientOptions {
 /**
  * A typed client of NoKV's PD. Every method returns a promise; failures are
  * {@link PdClientError}s. Ids, epochs, counts and timestamps are `bigint`.
+ *
+ * Failover is a delay, not an error: when the PD leader dies, calls wait
+ * (within their deadline) for the new leader and resume right after its
+ * first answer.
  */
 export interface PdClient {
-  /** The endpoints this client knows, leaders learned from redirects included. */
+  /** The endpoints this client knows, leaders and members learned included. */
   readonly endpoints: readonly string[];
   /**
    * Waits until a connection to some PD endpoint is up (calls do this on their
@@ -112,26 +121,61 @@ export interface PdClient {
   regionHeartbeat(region: Region, options?: PdCallOptions): Promise<boolean>;
   /**
    * Removes a region from PD's catalog; resolves to whether it existed, and
-   * drops it from the route cache. Retried only on `NOT_LEADER` (a retry after
-   * a lost answer could wrongly report `false`).
+   * drops it from the route cache. Retried only when PD surely did nothing
+   * (`NOT_LEADER`, or no connection was made): a retry after a lost answer
+   * could wrongly report `false`.
    */
   removeRegion(regionId: bigint, options?: PdCallOptions): Promise<boolean>;
   /**
    * The region holding `key`, or `undefined` when PD has none (not-found is
    * not an error, and is not cached). Served from the route cache unless
-   * `bypassCache`; answers from PD refresh the cache. Retried on retryable errors.
+   * `bypassCache`; concurrent lookups of one key share one RPC; answers from
+   * PD refresh the cache. Retried on retryable errors.
    */
   getRegionByKey(key: Uint8Array, options?: GetRegionOptions): Promise<Region | undefined>;
+  /**
+   * Like {@link PdClient.getRegionByKey}, with the leader peer a store named
+   * through {@link PdClient.updateLeader} (PD does not tell leaders).
+   */
+  locateKey(key: Uint8Array, options?: PdCallOptions): Promise<RegionLocation | undefined>;
+  /**
+   * The regions covering `[startKey, endKey)` in key order (an empty
+   * `endKey` is +infinity; an empty range has none): from the route cache
+   * where it holds them, one lookup per missing region otherwise.
+   */
+  getRegionsInRange(startKey: Uint8Array, endKey: Uint8Array, options?: PdCallOptions): Promise<Region[]>;
+  /**
+   * The region just before the one holding `key` (whose end key is that
+   * region's start key), or `undefined` before the first region. Cached.
+   */
+  getPrevRegion(key: Uint8Array, options?: PdCallOptions): Promise<Region | undefined>;
+  /**
+   * Feeds the regions of a store's "epoch not match" answer into the route
+   * cache (as client-go's `OnRegionEpochNotMatch`): each replaces what it
+   * overlaps unless the cache holds something newer, so a split costs no
+   * extra round trip to PD. Returns whether any was taken.
+   *
+   * @throws PdClientError `INVALID_ARGUMENT` for a malformed region.
+   */
+  onEpochNotMatch(regions: readonly Region[]): boolean;
+  /**
+   * Records that a store named `storeId` as the leader of `regionId` (a
+   * "not leader" answer), for {@link PdClient.locateKey}. Returns false when
+   * the region is not cached; when the cached region has no peer on that
+   * store, it is stale and is dropped (false too).
+   */
+  updateLeader(regionId: bigint, storeId: bigint): boolean;
   /**
    * Reserves `count` (default 1; 0 means 1, as on the wire) consecutive ids.
    * Retried on retryable errors: a lost answer skips ids, never duplicates one.
    */
   allocId(count?: bigint, options?: PdCallOptions): Promise<IdRange>;
   /**
-   * One timestamp from PD's sequence, unique across all callers. Concurrent
-   * calls of one event-loop turn share one `Tso` RPC (unless batching is
-   * off). Retried on retryable errors: a lost answer only skips timestamps,
-   * it can never hand one out twice.
+   * One timestamp from PD's sequence, unique across all callers and above
+   * every timestamp this client had handed out when the call was made.
+   * Concurrent calls of one event-loop turn share one request (unless
+   * batching is off). Retried on retryable errors: a lost answer only skips
+   * timestamps, it can never hand one out twice.
    */
   getTimestamp(options?: PdCallOptions): Promise<bigint>;
   /**
@@ -166,6 +210,8 @@ export interface PdClient {
   invalidateKey(key: Uint8Array): boolean;
   /** A snapshot of the client's counters. */
   stats(): PdClientStats;
+  /** A snapshot of the latency (per method) and TSO batch-size histograms. */
+  metrics(): PdClientMetrics;
   /**
    * Closes the connections. Calls in flight and later calls reject with
    * `CLOSED`. Idempotent.
@@ -173,51 +219,17 @@ export interface PdClient {
   close(): void;
 }
 
-/** Default overall deadline of a call: 2 s. */
-export const DEFAULT_TIMEOUT_MS = 2000;
-
-type MethodKey = keyof typeof PDService;
-type RequestOf<M extends MethodKey> = Parameters<(typeof PDService)[M]["requestSerialize"]>[0];
-type ResponseOf<M extends MethodKey> = ReturnType<(typeof PDService)[M]["responseDeserialize"]>;
-
-const METHOD_NAMES: Record<MethodKey, string> = {
-  storeHeartbeat: "StoreHeartbeat",
-  regionHeartbeat: "RegionHeartbeat",
-  removeRegion: "RemoveRegion",
-  getRegionByKey: "GetRegionByKey",
-  allocId: "AllocID",
-  tso: "Tso",
-  tsoStream: "TsoStream",
-  getMembers: "GetMembers",
-  listStores: "ListStores",
-  listRegions: "ListRegions",
-  getRegionById: "GetRegionById",
-};
-
-/** Which failures a method may retry: all retryable ones, or only `NOT_LEADER`. */
-type RetryScope = "retryable" | "not-leader";
-
-interface Deadline {
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-  readonly signal: AbortSignal | undefined;
-}
-
-function isServiceError(err: unknown): err is ServiceError {
-  return err instanceof Error && typeof (err as Partial<ServiceError>).code === "number" && "metadata" in err;
-}
-
-function checkTimeout(timeoutMs: number): number {
-  if (typeof timeoutMs !== "number" || !(timeoutMs > 0)) {
-    throw invalidArgument(`timeoutMs must be a positive number, got ${String(timeoutMs)}`);
-  }
-  return timeoutMs;
-}
+/**
+ * Default overall deadline of a call: 10 s. It is the failover budget: a PD
+ * leader killed outright is replaced after its lease (2 s by default, 3 s or
+ * more advised) plus an election, and calls wait for that instead of
+ * failing; 10 s covers leases up to about 7 s.
+ */
+export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
  * Creates a PD client. Nothing connects until the first call (or
- * {@link PdClient.connect}); calls then wait for the connection up to their
- * deadline.
+ * {@link PdClient.connect}).
  *
  * @throws PdClientError `INVALID_ARGUMENT` when no endpoint is given (an empty
  *   `addr`) or an option is out of range.
@@ -227,309 +239,123 @@ export function createPdClient(options: PdClientOptions): PdClient {
 }
 
 class GrpcPdClient implements PdClient {
-  private readonly set: EndpointSet;
-  private readonly timeoutMs: number;
-  private readonly policy: RetryPolicy;
-  private readonly cache: RouteCache | undefined;
-  private readonly batcher: TsoBatcher | undefined;
-  private readonly nowMs: () => number;
-  private readonly closeController = new AbortController();
-  private readonly active = new Set<ClientUnaryCall>();
-  /** Whether timestamp requests may use a `TsoStream`. */
-  private readonly tsoStreaming: boolean;
-  /** The one open `TsoStream` (to `tsoStream.endpoint`), if any. */
-  private tsoStream: TsoStream | undefined;
-  /** Endpoints that answered `TsoStream` with UNIMPLEMENTED: they get unary `Tso`. */
-  private readonly tsoUnaryOnly = new Set<string>();
-  private closed = false;
-  private readonly counters = {
-    rpcs: 0,
-    retries: 0,
-    leaderRedirects: 0,
-    tsoRequests: 0,
-    tsoRpcs: 0,
-    tsoUnaryRpcs: 0,
-    tsoStreamRequests: 0,
-    tsoStreams: 0,
-    regionRpcs: 0,
-    routeCacheHits: 0,
-    routeCacheMisses: 0,
-  };
+  readonly #timeoutMs: number;
+  readonly #channels: Channels;
+  readonly #tracker: LeaderTracker;
+  readonly #invoker: Invoker;
+  readonly #cache: RouteCache | undefined;
+  readonly #locator: RegionLocator;
+  readonly #tso: TsoTransport;
+  readonly #batcher: TsoBatcher | undefined;
+  readonly #metrics: ClientMetrics;
+  readonly #nowMs: () => number;
+  readonly #closer = new AbortController();
+  #tsoRequests = 0;
 
   constructor(options: PdClientOptions) {
     if (typeof options !== "object" || options === null) throw invalidArgument("options must be an object");
     if (options.credentials !== undefined && options.tls !== undefined) {
       throw invalidArgument("give either credentials or tls, not both");
     }
-    this.set = new EndpointSet(
-      parseEndpoints(options.addr, options.endpoints),
-      options.credentials ?? (options.tls === undefined ? undefined : tlsCredentials(options.tls)),
-      options.channelOptions,
-    );
-    this.timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.policy = resolveRetryPolicy(options.retry);
-    this.nowMs = options.nowMs ?? (() => performance.now());
-    this.tsoStreaming = options.tsoStream ?? true;
+    const endpoints = parseEndpoints(options.addr, options.endpoints);
+    this.#timeoutMs = checkTimeoutMs(options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+    const policy = resolveRetryPolicy(options.retry);
+    this.#nowMs = options.nowMs ?? monotonicNowMs;
     if (options.routeCache !== false) {
       const rc = options.routeCache ?? {};
       if (rc.ttlMs !== undefined && !(rc.ttlMs > 0)) throw invalidArgument("routeCache.ttlMs must be positive");
+      if (rc.ttlJitterMs !== undefined && !(rc.ttlJitterMs >= 0 && Number.isFinite(rc.ttlJitterMs))) {
+        throw invalidArgument("routeCache.ttlJitterMs must be a finite number >= 0");
+      }
       if (rc.maxEntries !== undefined && !(Number.isInteger(rc.maxEntries) && rc.maxEntries > 0)) {
         throw invalidArgument("routeCache.maxEntries must be a positive integer");
       }
-      this.cache = new RouteCache(rc);
+      this.#cache = new RouteCache(rc);
     }
+    let batching: { maxBatch: number; maxPending: number } | undefined;
     if (options.tsoBatching !== false) {
       const maxBatch = options.tsoBatching?.maxBatchSize ?? MAX_TSO_BATCH;
       if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > MAX_TSO_BATCH) {
         throw invalidArgument(`tsoBatching.maxBatchSize must be an integer in [1, ${MAX_TSO_BATCH}]`);
       }
-      this.batcher = new TsoBatcher(
-        (count, deadlineMs, timeoutMs) => this.tsoRun(count, { deadlineMs, timeoutMs, signal: undefined }),
-        maxBatch,
+      const maxPending = options.tsoBatching?.maxPendingRequests ?? DEFAULT_MAX_PENDING_TSO_REQUESTS;
+      if (!Number.isInteger(maxPending) || maxPending < 1) {
+        throw invalidArgument("tsoBatching.maxPendingRequests must be a positive integer");
+      }
+      batching = { maxBatch, maxPending };
+    }
+    // Every call in flight listens to the close signal (and removes its
+    // listener when it settles): thousands at once are normal, not a leak.
+    setMaxListeners(0, this.#closer.signal);
+    const credentials = options.credentials ?? (options.tls === undefined ? undefined : tlsCredentials(options.tls));
+    this.#channels = new Channels(credentials, options.channelOptions);
+    this.#tracker = new LeaderTracker(endpoints, this.#channels);
+    this.#metrics = new ClientMetrics(options.metricsObserver);
+    this.#invoker = new Invoker(this.#channels, this.#tracker, policy, this.#metrics, this.#closer.signal);
+    this.#locator = new RegionLocator(this.#invoker, this.#cache, this.#nowMs);
+    this.#tso = new TsoTransport(this.#invoker, this.#channels, this.#metrics, options.tsoStream ?? true);
+    if (batching !== undefined) {
+      this.#batcher = new TsoBatcher(
+        (count, deadline) => this.#tso.request(count, deadline),
+        batching.maxBatch,
+        batching.maxPending,
+        (result, seconds) => this.#metrics.observeRequest("Tso", result, seconds),
       );
     }
   }
 
   get endpoints(): readonly string[] {
-    return [...this.set.all];
+    return [...this.#tracker.endpoints];
   }
 
-  private deadline(options: PdCallOptions | undefined, method: string): Deadline {
-    if (this.closed) throw closedError(method);
-    const timeoutMs = options?.timeoutMs === undefined ? this.timeoutMs : checkTimeout(options.timeoutMs);
+  /** The deadline of a call starting now; throws what a call that may not start rejects with. */
+  #deadline(options: PdCallOptions | undefined, method: string): Deadline {
+    if (this.#closer.signal.aborted) throw closedError(method);
+    const timeoutMs = options?.timeoutMs === undefined ? this.#timeoutMs : checkTimeoutMs(options.timeoutMs);
     const signal = options?.signal;
     if (signal?.aborted) throw abortedError(method, signal);
-    return { timeoutMs, deadlineMs: Date.now() + timeoutMs, signal };
-  }
-
-  /** One attempt of `method` on `endpoint`, bounded by `deadlineMs`. */
-  private attempt<M extends MethodKey>(
-    method: M,
-    endpoint: string,
-    request: RequestOf<M>,
-    deadlineMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<ResponseOf<M>> {
-    const def = PDService[method] as unknown as {
-      path: string;
-      requestSerialize: (value: RequestOf<M>) => Buffer;
-      responseDeserialize: (value: Buffer) => ResponseOf<M>;
-    };
-    const client = this.set.client(endpoint);
-    this.counters.rpcs += 1;
-    if (method === "tso") {
-      this.counters.tsoRpcs += 1;
-      this.counters.tsoUnaryRpcs += 1;
-    } else if (method === "getRegionByKey") {
-      this.counters.regionRpcs += 1;
-    }
-    return new Promise<ResponseOf<M>>((resolve, reject) => {
-      let call: ClientUnaryCall | undefined;
-      let onAbort: (() => void) | undefined;
-      call = client.makeUnaryRequest(
-        def.path,
-        def.requestSerialize,
-        def.responseDeserialize,
-        request,
-        // Wait for the connection instead of failing fast while PD starts.
-        new Metadata({ waitForReady: true }),
-        { deadline: deadlineMs },
-        (err, res) => {
-          if (call !== undefined) this.active.delete(call);
-          if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
-          if (err) reject(err);
-          else resolve(res as ResponseOf<M>);
-        },
-      );
-      this.active.add(call);
-      if (signal !== undefined) {
-        const c = call;
-        onAbort = () => c.cancel();
-        signal.addEventListener("abort", onAbort, { once: true });
-      }
-    });
-  }
-
-  /**
-   * One attempt of a timestamp request on `endpoint`: a request on the
-   * endpoint's `TsoStream` (opened on first use, re-opened after it broke or
-   * when the client moved to another endpoint), or a unary `Tso` RPC where
-   * the endpoint has no `TsoStream`. Which endpoint is `run()`'s decision
-   * (through the {@link EndpointSet}), exactly as for unary calls; a stream
-   * failure rejects like a unary attempt would, so `run()` retries it.
-   */
-  private tsoAttempt(
-    endpoint: string,
-    request: RequestOf<"tso">,
-    deadlineMs: number,
-    signal: AbortSignal | undefined,
-  ): Promise<ResponseOf<"tso">> {
-    if (!this.tsoStreaming || this.tsoUnaryOnly.has(endpoint)) return this.attempt("tso", endpoint, request, deadlineMs, signal);
-    let stream = this.tsoStream;
-    if (stream === undefined || stream.finished || stream.endpoint !== endpoint) {
-      // Answers to requests still in flight on the old stream keep arriving.
-      stream?.end();
-      stream = new TsoStream(this.set.client(endpoint), endpoint);
-      this.tsoStream = stream;
-      this.counters.rpcs += 1;
-      this.counters.tsoStreams += 1;
-    }
-    this.counters.tsoRpcs += 1;
-    this.counters.tsoStreamRequests += 1;
-    return stream.request(request.count, deadlineMs, signal).catch((err: unknown) => {
-      if (err !== TSO_STREAM_UNSUPPORTED) throw err;
-      // An older PD: it processed nothing, so the same attempt goes unary.
-      this.tsoUnaryOnly.add(endpoint);
-      return this.attempt("tso", endpoint, request, deadlineMs, signal);
-    });
-  }
-
-  private deadlineError(
-    method: string,
-    d: Deadline,
-    attempts: number,
-    tried: readonly string[],
-    last: PdClientError | undefined,
-  ): PdClientError {
-    const endpoint = last?.endpoint ?? this.set.current;
-    const why = this.set.isConnected(endpoint)
-      ? `no answer from ${endpoint}`
-      : `could not connect to PD`;
-    return new PdClientError(
-      `pd ${method}: deadline of ${d.timeoutMs}ms exceeded after ${attempts} attempt${attempts === 1 ? "" : "s"}, ${why} (tried ${tried.join(", ")})`,
-      {
-        status: GrpcStatus.DEADLINE_EXCEEDED,
-        code: "DEADLINE_EXCEEDED",
-        retryable: true,
-        method,
-        endpoint,
-        cause: last?.cause ?? last,
-      },
-    );
-  }
-
-  private gaveUp(err: PdClientError, attempts: number, tried: readonly string[]): PdClientError {
-    if (attempts === 1) return err;
-    return new PdClientError(`${err.message} (gave up after ${attempts} attempts; tried ${tried.join(", ")})`, {
-      status: err.status,
-      code: err.code,
-      retryable: err.retryable,
-      method: err.method,
-      endpoint: err.endpoint,
-      leaderAddr: err.leaderAddr,
-      cause: err.cause,
-    });
-  }
-
-  /**
-   * Runs `method` with retries: bounded exponential backoff with jitter, all
-   * inside the call's deadline. With several endpoints an attempt gets a
-   * share of the remaining time, so an unreachable endpoint cannot eat the
-   * whole deadline before the others are tried.
-   */
-  private async run<M extends MethodKey>(
-    method: M,
-    request: RequestOf<M>,
-    d: Deadline,
-    scope: RetryScope,
-  ): Promise<ResponseOf<M>> {
-    const name = METHOD_NAMES[method];
-    const tried: string[] = [];
-    let attempts = 0;
-    let last: PdClientError | undefined;
-    for (;;) {
-      if (this.closed) throw closedError(name);
-      if (d.signal?.aborted) throw abortedError(name, d.signal);
-      const endpoint = this.set.current;
-      if (!tried.includes(endpoint)) tried.push(endpoint);
-      const now = Date.now();
-      const remaining = d.deadlineMs - now;
-      if (remaining <= 0) throw this.deadlineError(name, d, attempts, tried, last);
-      let untried = 1;
-      for (const e of this.set.all) if (!tried.includes(e)) untried += 1;
-      attempts += 1;
-      if (attempts > 1) this.counters.retries += 1;
-      try {
-        const attemptDeadlineMs = now + remaining / untried;
-        return await (method === "tso"
-          ? (this.tsoAttempt(endpoint, request as RequestOf<"tso">, attemptDeadlineMs, d.signal) as Promise<ResponseOf<M>>)
-          : this.attempt(method, endpoint, request, attemptDeadlineMs, d.signal));
-      } catch (raw) {
-        if (this.closed) throw closedError(name);
-        if (d.signal?.aborted) throw abortedError(name, d.signal);
-        const err = isServiceError(raw)
-          ? fromServiceError(raw, name, endpoint)
-          : new PdClientError(`pd ${name}: ${raw instanceof Error ? raw.message : String(raw)}`, {
-              status: GrpcStatus.INTERNAL,
-              code: "INTERNAL",
-              retryable: false,
-              method: name,
-              endpoint,
-              cause: raw,
-            });
-        last = err;
-        const redirected = this.set.onFailure(endpoint, err);
-        if (redirected) this.counters.leaderRedirects += 1;
-        const allowed = err.retryable && (scope === "retryable" || err.code === "NOT_LEADER");
-        const timedOut = err.status === GrpcStatus.DEADLINE_EXCEEDED;
-        if (!allowed || attempts >= this.policy.maxAttempts) {
-          throw timedOut && Date.now() >= d.deadlineMs
-            ? this.deadlineError(name, d, attempts, tried, err)
-            : this.gaveUp(err, attempts, tried);
-        }
-        const delay = redirected ? 0 : backoffMs(this.policy, attempts);
-        if (Date.now() + delay >= d.deadlineMs) {
-          // No time left for another attempt: the deadline ended the call, whatever the last failure was.
-          throw this.deadlineError(name, d, attempts, tried, err);
-        }
-        if (delay > 0) await sleep(delay, [d.signal, this.closeController.signal]);
-      }
-    }
+    return Deadline.after(timeoutMs, signal);
   }
 
   async connect(options?: PdCallOptions): Promise<void> {
-    const d = this.deadline(options, "connect");
-    const endpoints = [...this.set.all];
+    const d = this.#deadline(options, "connect");
+    const endpoints = [...this.#tracker.endpoints];
+    const closeSignal = this.#closer.signal;
     await new Promise<void>((resolve, reject) => {
       let failed = 0;
       let settled = false;
+      const finish = (): void => {
+        settled = true;
+        d.signal?.removeEventListener("abort", onAbort);
+        closeSignal.removeEventListener("abort", onAbort);
+      };
       const onAbort = (): void => {
         if (settled) return;
-        settled = true;
-        reject(this.closed ? closedError("connect") : abortedError("connect", d.signal!));
+        finish();
+        reject(closeSignal.aborted ? closedError("connect") : abortedError("connect", d.signal!));
       };
       d.signal?.addEventListener("abort", onAbort, { once: true });
-      this.closeController.signal.addEventListener("abort", onAbort, { once: true });
-      const finish = (): void => {
-        d.signal?.removeEventListener("abort", onAbort);
-        this.closeController.signal.removeEventListener("abort", onAbort);
-      };
+      closeSignal.addEventListener("abort", onAbort, { once: true });
       for (const endpoint of endpoints) {
-        this.set.client(endpoint).waitForReady(d.deadlineMs, (err) => {
+        this.#channels.client(endpoint).waitForReady(d.grpcDeadline(), (err) => {
           if (settled) return;
           if (err === undefined) {
-            settled = true;
             finish();
-            this.set.use(endpoint);
             resolve();
             return;
           }
           failed += 1;
           if (failed === endpoints.length) {
-            settled = true;
             finish();
             reject(
-              new PdClientError(
-                `pd connect: could not connect to PD within ${d.timeoutMs}ms (tried ${endpoints.join(", ")})`,
-                {
-                  status: GrpcStatus.DEADLINE_EXCEEDED,
-                  code: "DEADLINE_EXCEEDED",
-                  retryable: true,
-                  method: "connect",
-                  endpoint: endpoints[0],
-                  cause: err,
-                },
-              ),
+              new PdClientError(`pd connect: could not connect to PD within ${d.timeoutMs}ms (tried ${endpoints.join(", ")})`, {
+                status: GrpcStatus.DEADLINE_EXCEEDED,
+                code: "DEADLINE_EXCEEDED",
+                retryable: true,
+                method: "connect",
+                endpoint: endpoints[0],
+                cause: err,
+              }),
             );
           }
         });
@@ -539,64 +365,80 @@ class GrpcPdClient implements PdClient {
 
   async storeHeartbeat(stats: StoreStats, options?: PdCallOptions): Promise<StoreHeartbeatResult> {
     const request = storeStatsToWire(stats);
-    const d = this.deadline(options, "StoreHeartbeat");
-    return storeHeartbeatFromWire(await this.run("storeHeartbeat", request, d, "retryable"));
+    const d = this.#deadline(options, "StoreHeartbeat");
+    return storeHeartbeatFromWire(await this.#invoker.unary("storeHeartbeat", request, d, "retryable"));
   }
 
   async regionHeartbeat(region: Region, options?: PdCallOptions): Promise<boolean> {
     const request = { region: regionToWire(region) };
-    const d = this.deadline(options, "RegionHeartbeat");
-    return (await this.run("regionHeartbeat", request, d, "retryable")).accepted;
+    const d = this.#deadline(options, "RegionHeartbeat");
+    return (await this.#invoker.unary("regionHeartbeat", request, d, "retryable")).accepted;
   }
 
   async removeRegion(regionId: bigint, options?: PdCallOptions): Promise<boolean> {
     const request = { regionId: checkUint64("regionId", regionId) };
-    const d = this.deadline(options, "RemoveRegion");
-    const res = await this.run("removeRegion", request, d, "not-leader");
-    this.cache?.invalidateRegion(regionId);
+    const d = this.#deadline(options, "RemoveRegion");
+    const res = await this.#invoker.unary("removeRegion", request, d, "not-leader");
+    this.#cache?.invalidateRegion(regionId);
     return res.removed;
   }
 
   async getRegionByKey(key: Uint8Array, options?: GetRegionOptions): Promise<Region | undefined> {
     checkKey("key", key);
-    const cache = this.cache;
-    if (cache !== undefined && options?.bypassCache !== true) {
-      if (this.closed) throw closedError("GetRegionByKey");
-      const hit = cache.lookup(key, this.nowMs());
-      if (hit !== undefined) {
-        this.counters.routeCacheHits += 1;
-        return hit;
-      }
-      this.counters.routeCacheMisses += 1;
+    if (this.#closer.signal.aborted) throw closedError("GetRegionByKey");
+    if (options?.bypassCache !== true) {
+      // The hot path: a cache hit reads no clock beyond the cache's and builds no deadline.
+      const hit = this.#locator.cached(key);
+      if (hit !== undefined) return hit;
     }
-    const d = this.deadline(options, "GetRegionByKey");
-    const generation = cache?.generation ?? 0;
-    const res = await this.run("getRegionByKey", { key: keyToWire(key) }, d, "retryable");
-    if (res.notFound || res.region === undefined) {
-      cache?.invalidateKey(key);
-      return undefined;
-    }
-    const region = regionFromWire(res.region);
-    // Only cache an answer that really holds the key: anything else is a PD bug
-    // that must not poison the lookups of other keys.
-    if (cache !== undefined && regionContains(region, key)) cache.insert(region, this.nowMs(), generation);
-    return region;
+    const d = this.#deadline(options, "GetRegionByKey");
+    return options?.bypassCache === true ? this.#locator.regionAt(key, d, true) : this.#locator.shared(key, d);
+  }
+
+  async locateKey(key: Uint8Array, options?: PdCallOptions): Promise<RegionLocation | undefined> {
+    checkKey("key", key);
+    const d = this.#deadline(options, "GetRegionByKey");
+    return this.#locator.locate(key, d);
+  }
+
+  async getRegionsInRange(startKey: Uint8Array, endKey: Uint8Array, options?: PdCallOptions): Promise<Region[]> {
+    checkKey("startKey", startKey);
+    checkKey("endKey", endKey);
+    const d = this.#deadline(options, "GetRegionByKey");
+    return this.#locator.regionsInRange(startKey, endKey, d);
+  }
+
+  async getPrevRegion(key: Uint8Array, options?: PdCallOptions): Promise<Region | undefined> {
+    checkKey("key", key);
+    const d = this.#deadline(options, "GetRegionByKey");
+    return this.#locator.prevRegion(key, d);
+  }
+
+  onEpochNotMatch(regions: readonly Region[]): boolean {
+    if (!Array.isArray(regions)) throw invalidArgument("regions must be an array");
+    const checked = regions.map((r, i) => checkRegion(r, `regions[${i}]`));
+    const cache = this.#cache;
+    if (cache === undefined || this.#closer.signal.aborted) return false;
+    let taken = false;
+    for (const r of checked) if (cache.insert(r, this.#nowMs())) taken = true;
+    return taken;
+  }
+
+  updateLeader(regionId: bigint, storeId: bigint): boolean {
+    checkUint64("regionId", regionId);
+    checkUint64("storeId", storeId);
+    return this.#cache?.updateLeader(regionId, storeId) ?? false;
   }
 
   async allocId(count: bigint = 1n, options?: PdCallOptions): Promise<IdRange> {
     const requested = checkUint64("count", count);
-    const d = this.deadline(options, "AllocID");
-    const res = await this.run("allocId", { count: requested }, d, "retryable");
+    const d = this.#deadline(options, "AllocID");
+    const res = await this.#invoker.unary("allocId", { count: requested }, d, "retryable");
     return idRangeFromWire(res, requested === 0n ? 1n : requested);
   }
 
-  private async tsoRun(count: bigint, d: Deadline): Promise<TimestampRange> {
-    const res = await this.run("tso", { count }, d, "retryable");
-    return timestampRangeFromWire(res, count);
-  }
-
   /** Checks a timestamp count and returns it as a number (it is at most 2^18). */
-  private tsoCount(count: bigint): number {
+  #tsoCount(count: bigint): number {
     const c = checkUint64("count", count);
     if (c > BigInt(MAX_TSO_BATCH)) {
       throw invalidArgument(`count ${c} exceeds ${MAX_TSO_BATCH}, the most timestamps one Tso call grants`);
@@ -605,129 +447,140 @@ class GrpcPdClient implements PdClient {
   }
 
   getTimestamp(options?: PdCallOptions): Promise<bigint> {
-    return this.timestamps(1, options);
+    return this.#timestamps(1, options);
   }
 
   async getTimestamps(count: bigint, options?: PdCallOptions): Promise<TimestampRange> {
-    const n = this.tsoCount(count);
-    return { first: await this.timestamps(n, options), count: BigInt(n) };
+    const n = this.#tsoCount(count);
+    return { first: await this.#timestamps(n, options), count: BigInt(n) };
   }
 
   /**
    * The hot path behind both timestamp methods. Not `async`: a batched call
    * costs the caller exactly one promise (the batcher's).
    */
-  private timestamps(count: number, options: PdCallOptions | undefined): Promise<bigint> {
-    const batcher = this.batcher;
-    // A run larger than a batch may hold gets its own RPC (still <= 2^18).
+  #timestamps(count: number, options: PdCallOptions | undefined): Promise<bigint> {
+    const batcher = this.#batcher;
+    // A run larger than a batch may hold gets its own request (still <= 2^18).
     if (batcher === undefined || count > batcher.maxBatchSize) {
       let d: Deadline;
       try {
-        d = this.deadline(options, "Tso");
+        d = this.#deadline(options, "Tso");
       } catch (err) {
         return Promise.reject(err);
       }
-      this.counters.tsoRequests += 1;
-      return this.tsoRun(BigInt(count), d).then((range) => range.first);
+      this.#tsoRequests += 1;
+      const started = monotonicNowMs();
+      return this.#tso.request(BigInt(count), d).then(
+        (range) => {
+          this.#metrics.observeRequest("Tso", "ok", (monotonicNowMs() - started) / 1000);
+          return range.first;
+        },
+        (err: unknown) => {
+          this.#metrics.observeRequest("Tso", "error", (monotonicNowMs() - started) / 1000);
+          throw err;
+        },
+      );
     }
-    // The batched path checks what deadline() checks without building a
+    // The batched path checks what #deadline() checks without building a
     // Deadline or reading the clock: the batch computes its deadline once.
-    if (this.closed) return Promise.reject(closedError("Tso"));
+    if (this.#closer.signal.aborted) return Promise.reject(closedError("Tso"));
     if (options === undefined) {
-      this.counters.tsoRequests += 1;
-      return batcher.request(count, this.timeoutMs, undefined, undefined);
+      this.#tsoRequests += 1;
+      return batcher.request(count, this.#timeoutMs, undefined, undefined);
     }
-    let timeoutMs = this.timeoutMs;
+    let timeoutMs = this.#timeoutMs;
     try {
-      if (options.timeoutMs !== undefined) timeoutMs = checkTimeout(options.timeoutMs);
+      if (options.timeoutMs !== undefined) timeoutMs = checkTimeoutMs(options.timeoutMs);
     } catch (err) {
       return Promise.reject(err);
     }
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortedError("Tso", signal));
-    this.counters.tsoRequests += 1;
+    this.#tsoRequests += 1;
     return batcher.request(count, timeoutMs, signal, signal === undefined ? undefined : () => abortedError("Tso", signal));
   }
 
   async listStores(options?: PdCallOptions): Promise<StoreStatus[]> {
-    const d = this.deadline(options, "ListStores");
-    return (await this.run("listStores", {}, d, "retryable")).stores.map(storeStatusFromWire);
+    const d = this.#deadline(options, "ListStores");
+    return (await this.#invoker.unary("listStores", {}, d, "retryable")).stores.map(storeStatusFromWire);
   }
 
   async listRegions(options?: ListRegionsOptions): Promise<RegionPage> {
     const startKey = options?.startKey === undefined ? new Uint8Array() : checkKey("startKey", options.startKey);
     const limit = options?.limit === undefined ? 0n : checkUint64("limit", options.limit);
-    const d = this.deadline(options, "ListRegions");
-    return regionPageFromWire(await this.run("listRegions", { startKey: keyToWire(startKey), limit }, d, "retryable"));
+    const d = this.#deadline(options, "ListRegions");
+    return regionPageFromWire(await this.#invoker.unary("listRegions", { startKey: keyToWire(startKey), limit }, d, "retryable"));
   }
 
   async getRegionById(regionId: bigint, options?: PdCallOptions): Promise<Region | undefined> {
     const request = { regionId: checkUint64("regionId", regionId) };
-    const d = this.deadline(options, "GetRegionById");
-    const res = await this.run("getRegionById", request, d, "retryable");
+    const d = this.#deadline(options, "GetRegionById");
+    const res = await this.#invoker.unary("getRegionById", request, d, "retryable");
     return res.notFound || res.region === undefined ? undefined : regionFromWire(res.region);
   }
 
   async getMembers(options?: PdCallOptions): Promise<PdMembers> {
-    const d = this.deadline(options, "GetMembers");
-    return membersFromWire(await this.run("getMembers", {}, d, "retryable"));
+    const d = this.#deadline(options, "GetMembers");
+    return membersFromWire(await this.#invoker.unary("getMembers", {}, d, "retryable"));
   }
 
-  checkHealth(options?: HealthCheckOptions): Promise<HealthStatus> {
-    let d: Deadline;
-    try {
-      d = this.deadline(options, "HealthCheck");
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const endpoint = options?.endpoint ?? this.set.current;
+  async checkHealth(options?: HealthCheckOptions): Promise<HealthStatus> {
+    const d = this.#deadline(options, "HealthCheck");
+    const endpoint = options?.endpoint ?? this.#tracker.target() ?? this.#tracker.endpoints[0]!;
     const request = encodeHealthCheckRequest(options?.service ?? "");
-    return new Promise<HealthStatus>((resolve, reject) => {
-      const call = this.set.client(endpoint).makeUnaryRequest(
-        HEALTH_CHECK_PATH,
-        (b: Buffer) => b,
-        decodeHealthCheckResponse,
-        request,
-        new Metadata({ waitForReady: true }),
-        { deadline: d.deadlineMs },
-        (err, res) => {
-          this.active.delete(call);
-          if (err) reject(fromServiceError(err, "HealthCheck", endpoint));
-          else resolve(res ?? "UNKNOWN");
-        },
-      );
-      this.active.add(call);
-      d.signal?.addEventListener("abort", () => call.cancel(), { once: true });
-    });
+    const def = { path: HEALTH_CHECK_PATH, requestSerialize: (b: Buffer) => b, responseDeserialize: decodeHealthCheckResponse };
+    return (await this.#invoker.health(endpoint, def, request, d)) ?? "UNKNOWN";
   }
 
   invalidateRegion(regionId: bigint): boolean {
-    return this.cache?.invalidateRegion(regionId) ?? false;
+    return this.#cache?.invalidateRegion(regionId) ?? false;
   }
 
   invalidateKey(key: Uint8Array): boolean {
-    return this.cache?.invalidateKey(checkKey("key", key)) ?? false;
+    return this.#cache?.invalidateKey(checkKey("key", key)) ?? false;
   }
 
   stats(): PdClientStats {
+    const inv = this.#invoker.counters;
+    const tso = this.#tso.counters;
+    const loc = this.#locator.counters;
     return {
-      ...this.counters,
-      routeCacheEvictions: this.cache?.evictions ?? 0,
-      routeCacheSize: this.cache?.size ?? 0,
+      rpcs: inv.rpcs,
+      retries: inv.retries,
+      leaderRedirects: inv.leaderRedirects,
+      tsoRequests: this.#tsoRequests,
+      tsoRpcs: tso.tsoRpcs,
+      tsoUnaryRpcs: inv.tsoUnaryRpcs,
+      tsoStreamRequests: tso.tsoStreamRequests,
+      tsoStreams: tso.tsoStreams,
+      regionRpcs: inv.regionRpcs,
+      routeCacheHits: loc.routeCacheHits,
+      routeCacheMisses: loc.routeCacheMisses,
+      routeCacheEvictions: this.#cache?.evictions ?? 0,
+      routeCacheSize: this.#cache?.size ?? 0,
+      regionLookupsJoined: loc.regionLookupsJoined,
+      tsoFallbacks: tso.tsoFallbacks,
+      tsoPending: this.#batcher?.waiting ?? 0,
+      leaderChanges: this.#tracker.counters.leaderChanges,
+      leaderProbes: this.#tracker.counters.leaderProbes,
     };
   }
 
+  metrics(): PdClientMetrics {
+    return this.#metrics.snapshot();
+  }
+
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.closeController.abort();
-    this.batcher?.rejectPending(closedError("Tso"));
-    this.tsoStream?.cancel(closedError("Tso"));
-    this.tsoStream = undefined;
-    for (const call of this.active) call.cancel();
-    this.active.clear();
-    this.set.close();
-    this.cache?.clear();
+    if (this.#closer.signal.aborted) return;
+    // Everything in flight listens to this signal: unary attempts cancel,
+    // waits for a leader and backoffs end, and each call reports CLOSED.
+    this.#closer.abort();
+    this.#batcher?.rejectPending(closedError("Tso"));
+    this.#tso.close(closedError("Tso"));
+    this.#tracker.close();
+    this.#channels.close();
+    this.#cache?.clear();
   }
 }
 

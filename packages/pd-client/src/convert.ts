@@ -6,7 +6,6 @@
  * asked; decoded keys are copied, since regions outlive the message in the
  * route cache.
  */
-import { status as GrpcStatus } from "@grpc/grpc-js";
 import { cloneRegion, MAX_UINT64, type Region } from "@nokv/pd-model";
 import {
   type AllocIDResponse,
@@ -21,7 +20,7 @@ import {
   storeStatsToWire as storeStatsToWireUnchecked,
   type TsoResponse,
 } from "@nokv/pd-proto";
-import { invalidArgument, PdClientError } from "./errors.js";
+import { invalidArgument, protocolError } from "./errors.js";
 import type { IdRange, RegionPage, StoreHeartbeatResult, StoreStats, TimestampRange } from "./types.js";
 
 /** Throws `INVALID_ARGUMENT` unless `value` is a bigint in `[0, 2^64)`. */
@@ -48,25 +47,36 @@ export function regionFromWire(meta: RegionMeta): Region {
   return cloneRegion(regionViewFromWire(meta));
 }
 
-/** Domain {@link Region} → wire `RegionMeta`, checking every field. */
-export function regionToWire(region: Region): RegionMeta {
-  if (typeof region !== "object" || region === null) throw invalidArgument("region must be an object");
+/**
+ * Checks every field of a caller's region and returns a copy that owns its
+ * key bytes (the caller may reuse its buffers).
+ *
+ * @throws PdClientError `INVALID_ARGUMENT` naming the first bad field.
+ */
+export function checkRegion(region: Region, name = "region"): Region {
+  if (typeof region !== "object" || region === null) throw invalidArgument(`${name} must be an object`);
   const epoch = region.epoch as Region["epoch"] | undefined;
-  if (typeof epoch !== "object" || epoch === null) throw invalidArgument("region.epoch must be an object");
+  if (typeof epoch !== "object" || epoch === null) throw invalidArgument(`${name}.epoch must be an object`);
   const peers = (region.peers as Region["peers"] | undefined) ?? [];
-  return regionToWireUnchecked({
-    id: checkUint64("region.id", region.id),
-    startKey: checkKey("region.startKey", region.startKey),
-    endKey: checkKey("region.endKey", region.endKey),
+  if (!Array.isArray(peers)) throw invalidArgument(`${name}.peers must be an array`);
+  return cloneRegion({
+    id: checkUint64(`${name}.id`, region.id),
+    startKey: checkKey(`${name}.startKey`, region.startKey),
+    endKey: checkKey(`${name}.endKey`, region.endKey),
     epoch: {
-      version: checkUint64("region.epoch.version", epoch.version),
-      confVersion: checkUint64("region.epoch.confVersion", epoch.confVersion),
+      version: checkUint64(`${name}.epoch.version`, epoch.version),
+      confVersion: checkUint64(`${name}.epoch.confVersion`, epoch.confVersion),
     },
     peers: peers.map((p, i) => ({
-      storeId: checkUint64(`region.peers[${i}].storeId`, p.storeId),
-      peerId: checkUint64(`region.peers[${i}].peerId`, p.peerId),
+      storeId: checkUint64(`${name}.peers[${i}].storeId`, p.storeId),
+      peerId: checkUint64(`${name}.peers[${i}].peerId`, p.peerId),
     })),
   });
+}
+
+/** Domain {@link Region} → wire `RegionMeta`, checking every field. */
+export function regionToWire(region: Region): RegionMeta {
+  return regionToWireUnchecked(checkRegion(region));
 }
 
 /** Domain {@link StoreStats} → wire request; absent counters are `0n`. */
@@ -86,14 +96,6 @@ export function storeHeartbeatFromWire(res: StoreHeartbeatResponse): StoreHeartb
   return { accepted: res.accepted, operations: res.operations.map(operationFromWire) };
 }
 
-function protocolError(method: string, message: string): PdClientError {
-  return new PdClientError(`pd ${method}: ${message}`, {
-    status: GrpcStatus.INTERNAL,
-    code: "INTERNAL",
-    retryable: false,
-    method,
-  });
-}
 
 /**
  * Checks a run answer: PD must grant at least `requested` values (a `count`

@@ -54,7 +54,7 @@ describe("fromServiceError", () => {
     expect(codeFromStatus(status.INVALID_ARGUMENT)).toBe("INVALID_ARGUMENT");
     expect(codeFromStatus(status.FAILED_PRECONDITION)).toBe("STALE_EPOCH");
     expect(codeFromStatus(status.DEADLINE_EXCEEDED)).toBe("DEADLINE_EXCEEDED");
-    expect(codeFromStatus(status.CANCELLED)).toBe("CANCELLED");
+    expect(codeFromStatus(status.CANCELLED)).toBe("UNAVAILABLE"); // not this caller's abort: the server's
     expect(codeFromStatus(status.UNKNOWN)).toBe("INTERNAL");
     expect(codeFromStatus(status.DATA_LOSS)).toBe("INTERNAL");
   });
@@ -75,5 +75,43 @@ describe("fromServiceError", () => {
       const expected = s === status.UNAVAILABLE || s === status.DEADLINE_EXCEEDED || s === status.ABORTED;
       expect(isRetryableStatus(s), status[s]).toBe(expected);
     }
+  });
+});
+
+describe("every gRPC status without a trailer", () => {
+  // The deliberate mapping, one row per status of the gRPC spec (the README
+  // table says the same). A status added to grpc-js fails the length check.
+  const table: ReadonlyArray<readonly [status, string, boolean]> = [
+    [status.OK, "INTERNAL", false], // a failed call never carries OK: a broken peer
+    [status.CANCELLED, "UNAVAILABLE", true], // cancelled by the server or a proxy, not by this caller
+    [status.UNKNOWN, "INTERNAL", false],
+    [status.INVALID_ARGUMENT, "INVALID_ARGUMENT", false],
+    [status.DEADLINE_EXCEEDED, "DEADLINE_EXCEEDED", true],
+    [status.NOT_FOUND, "UNIMPLEMENTED", false], // no such service or method here: not a PD
+    [status.ALREADY_EXISTS, "INTERNAL", false],
+    [status.PERMISSION_DENIED, "PERMISSION_DENIED", false],
+    [status.RESOURCE_EXHAUSTED, "RESOURCE_EXHAUSTED", false], // message above PD's limit: same again fails again
+    [status.FAILED_PRECONDITION, "STALE_EPOCH", false],
+    [status.ABORTED, "ABORTED", true],
+    [status.OUT_OF_RANGE, "ALLOCATOR_EXHAUSTED", false],
+    [status.UNIMPLEMENTED, "UNIMPLEMENTED", false],
+    [status.INTERNAL, "INTERNAL", false],
+    [status.UNAVAILABLE, "UNAVAILABLE", true],
+    [status.DATA_LOSS, "INTERNAL", false],
+    [status.UNAUTHENTICATED, "UNAUTHENTICATED", false],
+  ];
+
+  it("maps each status to a deliberate code and retryability", () => {
+    expect(table.length).toBe(Object.values(status).filter((v) => typeof v === "number").length);
+    for (const [s, code, retryable] of table) {
+      const err = fromServiceError(serviceError(s), "GetRegionByKey", "h:1");
+      expect([status[s], err.code, err.retryable, err.status]).toEqual([status[s], code, retryable, s]);
+    }
+  });
+
+  it("keeps the trailer's code and takes retryability from it", () => {
+    expect(fromServiceError(serviceError(status.UNAVAILABLE, { "pd-error-code": "NOT_LEADER" }), "Tso", "h:1").retryable).toBe(true);
+    expect(fromServiceError(serviceError(status.INTERNAL, { "pd-error-code": "STORAGE" }), "Tso", "h:1").retryable).toBe(false);
+    expect(fromServiceError(serviceError(status.UNAVAILABLE, { "pd-error-code": "UNAVAILABLE" }), "Tso", "h:1").retryable).toBe(true);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * `@nokv/pd-client`: the typed client that NoKV stores and gateways use to
  * talk to PD, the placement driver — routing with a route cache, batched
- * timestamps, id allocation and heartbeats, with deadlines, retries and one
- * error class. It depends on `@nokv/pd-proto` and grpc-js only.
+ * timestamps, id allocation and heartbeats, with deadlines, retries, leader
+ * tracking and one error class. It depends on `@nokv/pd-proto`,
+ * `@nokv/pd-model` and (as a peer) the application's `@grpc/grpc-js`.
  *
  * @packageDocumentation
  */
@@ -10,18 +11,25 @@
 export { createPdClient, DEFAULT_TIMEOUT_MS } from "./client.js";
 export type { PdClient, PdClientOptions } from "./client.js";
 
+export { MAX_TIMEOUT_MS } from "./call/deadline.js";
+
 export { PdClientError, PD_SERVER_ERROR_CODES } from "./errors.js";
 export type { PdClientErrorInit, PdErrorCode, PdServerErrorCode } from "./errors.js";
 
-export { DEFAULT_RETRY_POLICY } from "./retry.js";
-export type { RetryOptions, RetryPolicy } from "./retry.js";
+export { DEFAULT_RETRY_POLICY } from "./call/retry.js";
+export type { RetryOptions, RetryPolicy } from "./call/retry.js";
 
-export type { RouteCacheOptions } from "./route-cache.js";
+export { DEFAULT_ROUTE_CACHE_MAX_ENTRIES, DEFAULT_ROUTE_CACHE_TTL_MS } from "./route/route-cache.js";
+export type { RouteCacheOptions } from "./route/route-cache.js";
+export type { RegionLocation } from "./route/region-locator.js";
 
-export { MAX_TSO_BATCH } from "./tso-batcher.js";
+export { DEFAULT_MAX_PENDING_TSO_REQUESTS, MAX_TSO_BATCH } from "./tso/tso-batcher.js";
+export type { TsoBatchingOptions } from "./tso/tso-batcher.js";
 
-export { TSO_LOGICAL_BITS, decodeTimestamp } from "./timestamp.js";
-export type { TsoBatchingOptions } from "./tso-batcher.js";
+export { TSO_LOGICAL_BITS, decodeTimestamp } from "./tso/timestamp.js";
+
+export { REQUEST_DURATION_BUCKETS, TSO_BATCH_SIZE_BUCKETS } from "./metrics/client-metrics.js";
+export type { HistogramSeries, HistogramSnapshot, PdClientMetrics, PdClientMetricsObserver } from "./metrics/client-metrics.js";
 
 export type {
   GetRegionOptions,
@@ -49,6 +57,6 @@ export type {
 
 /**
  * The gRPC status codes of `@grpc/grpc-js`, re-exported so that callers can
- * compare {@link PdClientError.status} without depending on grpc-js.
+ * compare {@link PdClientError.status} without importing grpc-js themselves.
  */
 export { status as GrpcStatus } from "@grpc/grpc-js";

@@ -51,8 +51,9 @@ export interface TimestampRange {
 /** Options every client call accepts. */
 export interface PdCallOptions {
   /**
-   * Overall deadline of the call in milliseconds, retries and backoff
-   * included. Defaults to the client's `timeoutMs` (2000).
+   * Overall deadline of the call in milliseconds, retries, backoff and the
+   * wait for a new leader included. Defaults to the client's `timeoutMs`
+   * (10 000). At most 2^31 - 1 (`MAX_TIMEOUT_MS`).
    */
   readonly timeoutMs?: number;
   /** Aborts the call; it then rejects with a `CANCELLED` {@link PdClientError}. */
@@ -106,6 +107,20 @@ export interface PdClientStats {
   readonly routeCacheEvictions: number;
   /** Regions currently cached. */
   readonly routeCacheSize: number;
+  /** `getRegionByKey()` calls that joined a lookup of the same key already in flight (no RPC of their own). */
+  readonly regionLookupsJoined: number;
+  /**
+   * Timestamp runs refused because PD answered at or below a timestamp this
+   * client had already handed out (`TIMESTAMP_FALLBACK`): a PD restored from
+   * an older state. Anything above 0 deserves an alert.
+   */
+  readonly tsoFallbacks: number;
+  /** Timestamp calls waiting right now (bounded by `tsoBatching.maxPendingRequests`). */
+  readonly tsoPending: number;
+  /** Times the client switched to another leader (answers, redirects, member lists). */
+  readonly leaderChanges: number;
+  /** `GetMembers` probes sent to find the leader or learn the members. */
+  readonly leaderProbes: number;
 }
 
 /** Options of {@link PdClient.listRegions}. */

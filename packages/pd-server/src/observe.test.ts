@@ -19,6 +19,7 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPdServer, type PdServer, type PdServerOptions } from "./index.js";
 import { call, failure } from "./testing/grpc-call.js";
+import { waitUntil } from "@nokv/testkit";
 
 const silent = pino({ level: "silent" });
 const servers: PdServer[] = [];
@@ -355,9 +356,9 @@ describe("standard gRPC services", () => {
     const seen: string[] = [];
     watch.on("data", (r: { status: string }) => seen.push(r.status));
     watch.on("error", () => undefined);
-    await until(() => seen.length === 1);
+    await waitUntil("the condition", () => seen.length === 1);
     const closing = server.close();
-    await until(() => seen.length === 2);
+    await waitUntil("the condition", () => seen.length === 2);
     expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
     await closing;
   });
@@ -408,7 +409,7 @@ describe("structured logs", () => {
     await call(pd, "tso", { count: 1n });
     await hb(pd, meta(1n, "", "", 2n));
     await failure(hb(pd, meta(1n, "", "", 1n)));
-    await until(() => lines.some((l) => l.msg === "heartbeat rejected"));
+    await waitUntil("the condition", () => lines.some((l) => l.msg === "heartbeat rejected"));
     const msgs = lines.map((l) => l.msg);
     expect(msgs).toContain("restored");
     expect(msgs).toContain("allocator ceiling persisted");
@@ -436,21 +437,14 @@ describe("duplicate peers in the log", () => {
     const warnings = () => lines.filter((l) => l.msg === "region reports duplicate peers");
     for (let i = 0; i < 5; i++) await hb(pd, region(2n, [[1n, 70n], [1n, 71n]]));
     await hb(pd, region(3n, [[1n, 70n], [1n, 71n], [2n, 72n]]));
-    await until(() => warnings().length === 1);
+    await waitUntil("the condition", () => warnings().length === 1);
     expect(warnings()[0]).toMatchObject({ level: 40, regionId: "7", peers: ["1:70", "1:71"] });
     await hb(pd, region(4n, [[1n, 70n], [2n, 72n]]));
-    await until(() => lines.some((l) => l.msg === "region is back to one peer per store"));
+    await waitUntil("the condition", () => lines.some((l) => l.msg === "region is back to one peer per store"));
     expect(warnings()).toHaveLength(1);
     await hb(pd, region(5n, [[2n, 72n], [2n, 73n]]));
-    await until(() => warnings().length === 2);
+    await waitUntil("the condition", () => warnings().length === 2);
     expect(warnings()).toHaveLength(2);
   });
 });
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

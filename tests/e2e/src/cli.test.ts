@@ -3,10 +3,11 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
 import { describe, expect, it } from "vitest";
-import { type PdProcess, REPO_ROOT, waitFor } from "./harness/pd-process.js";
+import { type PdProcess, REPO_ROOT } from "./harness/pd-process.js";
 import { type CommandResult, runCommand, runPdCli } from "./harness/run-command.js";
 import { key, region, show } from "./harness/regions.js";
 import { useTestScope } from "./harness/test-scope.js";
+import { waitUntil } from "@nokv/testkit";
 
 const EXAMPLE_CONFIG = join(REPO_ROOT, "raft_config.example.json");
 
@@ -169,7 +170,7 @@ describe("pd-cli pd: signals", () => {
       if (gone.includes("stdout")) pd.child.stdout!.destroy();
       if (gone.includes("stderr")) pd.child.stderr!.destroy();
       pd.child.kill("SIGTERM");
-      await waitFor(`pd-cli to exit after SIGTERM with no reader on its ${gone}`, () => exit !== undefined, 5000);
+      await waitUntil(`pd-cli to exit after SIGTERM with no reader on its ${gone}`, () => exit !== undefined, 5000);
       expect(exit, gone === "stdout" ? pd.stderr.join("\n") : undefined).toBe(0);
     },
   );

@@ -97,7 +97,7 @@ describe("a three-store cluster driven through pd-client and pd-adapter", () => 
     const TTL_MS = 60_000;
     const byRegion = newClient(pd);
     const byKey = newClient(pd);
-    const byExpiry = newClient(pd, { routeCache: { ttlMs: TTL_MS }, nowMs: () => clockMs });
+    const byExpiry = newClient(pd, { routeCache: { ttlMs: TTL_MS, ttlJitterMs: 0 }, nowMs: () => clockMs });
     const byBypass = newClient(pd);
     for (const gw of [byRegion, byKey, byExpiry, byBypass]) expect((await gw.getRegionByKey(key("x")))?.id).toBe(2n);
 
@@ -148,9 +148,11 @@ describe("a three-store cluster driven through pd-client and pd-adapter", () => 
     expect(show(await byKey.getRegionByKey(key("x")))).toEqual(show(child));
 
     clockMs += TTL_MS - 1;
-    expect(show(await byExpiry.getRegionByKey(key("x")))).toEqual(show(r2)); // not yet expired
-    clockMs += 2;
-    expect(show(await byExpiry.getRegionByKey(key("x")))).toEqual(show(child));
+    expect(show(await byExpiry.getRegionByKey(key("x")))).toEqual(show(r2)); // not yet expired (and the read slides the TTL)
+    clockMs += TTL_MS - 1;
+    expect(show(await byExpiry.getRegionByKey(key("x")))).toEqual(show(r2)); // read a TTL ago: still cached
+    clockMs += TTL_MS;
+    expect(show(await byExpiry.getRegionByKey(key("x")))).toEqual(show(child)); // unread for a TTL: expired
 
     expect(show(await byBypass.getRegionByKey(key("x"), { bypassCache: true }))).toEqual(show(child));
     const rpcs = byBypass.stats().regionRpcs;

@@ -1,24 +1,13 @@
-import { createServer } from "node:net";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
 import { PDClient, type TsoResponse } from "@nokv/pd-proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EtcdCluster, startEtcdCluster } from "../../../packages/pd-etcd/src/testing/etcd-cluster.js";
-import { type PdProcess, startPdProcess, waitFor } from "./harness/pd-process.js";
+import { type PdProcess, startPdProcess } from "./harness/pd-process.js";
+import { type EtcdCluster, startEtcdCluster, waitUntil, freePort } from "@nokv/testkit";
 
 // Distributed mode end to end: real etcd, three real pd-cli processes, real
 // clients. The numbers the issue asks for (failover times) are printed.
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Member {
   readonly name: string;
@@ -57,7 +46,7 @@ class PdCluster {
 
   /** The member that answers Tso, found by asking each live member directly. */
   async leader(timeoutMs = 10_000): Promise<Member> {
-    return waitFor("a serving leader", async () => {
+    return waitUntil("a serving leader", async () => {
       for (const m of this.members) {
         if (m.proc === undefined) continue;
         if (await tsoOnce(m.addr, 300).then(() => true, () => false)) return m;
@@ -189,7 +178,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
     work.start();
     const failoverMs: number[] = [];
     for (let kill = 0; kill < 10; kill++) {
-      await waitFor("traffic to flow", () => work.timestamps.length > (kill + 1) * 200, 20_000);
+      await waitUntil("traffic to flow", () => work.timestamps.length > (kill + 1) * 200, 20_000);
       const leader = await cluster.leader();
       const killedAt = performance.now();
       await leader.proc!.stop("SIGKILL");
@@ -199,7 +188,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
       expect(next.name).not.toBe(leader.name);
       await cluster.startMember(leader); // back as a follower
     }
-    await waitFor("traffic after the last failover", () => work.timestamps.length > 11 * 200, 20_000);
+    await waitUntil("traffic after the last failover", () => work.timestamps.length > 11 * 200, 20_000);
     await work.stop();
     console.log(
       `failover after kill -9 (10 kills, lease 2 s): min ${Math.min(...failoverMs)} ms, p50 ${percentile(failoverMs, 50)} ms, ` +
@@ -228,7 +217,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
     old.proc!.child.kill("SIGSTOP");
     try {
       const others = cluster.members.filter((m) => m !== old);
-      const next = await waitFor("a new leader while the old one is paused", async () => {
+      const next = await waitUntil("a new leader while the old one is paused", async () => {
         for (const m of others) if (await tsoOnce(m.addr, 300).then(() => true, () => false)) return m;
         return undefined;
       }, 15_000);
@@ -258,7 +247,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
     try {
       expect(await client.getTimestamp()).toBeGreaterThan(0n);
       // The member list is refreshed from etcd every second: wait for all three.
-      const members = await waitFor("every member to be listed", async () => {
+      const members = await waitUntil("every member to be listed", async () => {
         const m = await client.getMembers();
         return m.members.length === 3 ? m : undefined;
       }, 10_000);
@@ -309,7 +298,7 @@ describe("distributed mode: 3-member etcd", () => {
       await etcd3.kill(2);
       // etcd may need an election of its own if member 2 led it; PD may then fail over too.
       let id = 5000n;
-      await waitFor("PD to write again with one etcd member down", async () => {
+      await waitUntil("PD to write again with one etcd member down", async () => {
         id++;
         return client
           .regionHeartbeat({ id, startKey: new TextEncoder().encode(`k${id}`), endKey: new TextEncoder().encode(`k${id}~`), epoch: { version: 1n, confVersion: 1n }, peers: [{ storeId: 1n, peerId: id }] })

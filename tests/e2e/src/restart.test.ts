@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { createPdAdapter, type PdAdapterCall } from "@nokv/pd-adapter";
 import { createPdClient, GrpcStatus, PdClientError, type PdClient, type Region } from "@nokv/pd-client";
 import { describe, expect, it } from "vitest";
-import { type PdProcess, startPdProcess, waitFor } from "./harness/pd-process.js";
+import { type PdProcess, startPdProcess } from "./harness/pd-process.js";
 import { runPdCli } from "./harness/run-command.js";
 import { key, show } from "./harness/regions.js";
 import { useTestScope } from "./harness/test-scope.js";
+import { waitUntil } from "@nokv/testkit";
 
 const scope = useTestScope();
 const { cleanup, workdir } = scope;
@@ -125,7 +126,7 @@ async function trafficThenKill(pd: PdProcess, client: PdClient, ledger: Ledger, 
   };
 
   const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
-  await waitFor(
+  await waitUntil(
     "traffic to be acknowledged",
     () => unexpected.length > 0 || (ids.length >= 200 && timestamps.length >= 200 && acked.length >= 15),
     10_000,

@@ -1,12 +1,13 @@
 import { readdir, readFile, truncate } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { key, type PdProcess, useTestScope, waitFor } from "@nokv/e2e/harness";
+import { key, type PdProcess, useTestScope } from "@nokv/e2e/harness";
 import { createPdClient, GrpcStatus, PdClientError, type PdClient, type Region } from "@nokv/pd-client";
 import { describe, expect, it } from "vitest";
 import { expectCatalog, Ledger } from "./support/ledger.js";
 import { expectRefusal, scrapeMetric, statusAddr } from "./support/pd-outcome.js";
 import { fillDisk, freeBytes, mountTmpfs, probeTmpfs } from "./support/tmpfs.js";
 import { expectSameFiles, readWorkdir } from "./support/workdir-files.js";
+import { waitUntil } from "@nokv/testkit";
 
 // PD's workdir on a 2 MiB tmpfs that the test fills up (twice) while PD
 // runs. A write that cannot be made durable must fail cleanly with STORAGE
@@ -102,7 +103,7 @@ describe.skipIf(!tmpfs.ok && !tmpfs.required)(`a full disk under pd-cli pd --wor
     const writeUntilCompacted = async (what: string) => {
       const before = await compactions();
       let n = 0;
-      await waitFor(`${what}: a compaction to succeed`, async () => (await bump(n++ % REGIONS, what)) && (await compactions()) > before, 20_000);
+      await waitUntil(`${what}: a compaction to succeed`, async () => (await bump(n++ % REGIONS, what)) && (await compactions()) > before, 20_000);
     };
 
     // 1. Healthy: acknowledged writes, compactions.

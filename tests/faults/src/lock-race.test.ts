@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { key, type PdLaunch, type PdLaunchOptions, type PdProcess, useTestScope, waitFor } from "@nokv/e2e/harness";
+import { key, type PdLaunch, type PdLaunchOptions, type PdProcess, useTestScope } from "@nokv/e2e/harness";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
 import { describe, expect, it } from "vitest";
 import { isLockedByKernel } from "./support/kernel-locks.js";
@@ -7,6 +7,7 @@ import { expectCatalog, Ledger } from "./support/ledger.js";
 import { expectRefusal } from "./support/pd-outcome.js";
 import { delaySyscallsOn, probeStrace } from "./support/strace.js";
 import { bySize } from "./support/sweep.js";
+import { waitUntil } from "@nokv/testkit";
 
 // Two `pd-cli pd` started on one workdir at once, many times over: exactly
 // one may serve. Some races run one PD under strace, its LOCK handling
@@ -56,7 +57,7 @@ describe("two pd-cli pd starts racing for one workdir", () => {
       if (kind === "holder-delayed") {
         // The first PD takes the kernel lock, then stalls before writing its details into LOCK.
         const first = scope.launchPd(args, delayed(["ftruncate", "pwrite64"]));
-        await waitFor(`${where}: the first PD to hold LOCK`, () => isLockedByKernel(lock), 15_000);
+        await waitUntil(`${where}: the first PD to hold LOCK`, () => isLockedByKernel(lock), 15_000);
         launches = await Promise.all([first, scope.launchPd(args)]);
       } else if (kind === "opener-delayed") {
         // One PD's attempt to lock is held back: the other should win, and the late one be refused cleanly.

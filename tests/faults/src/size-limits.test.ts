@@ -1,11 +1,12 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { key, type PdProcess, useTestScope, waitFor } from "@nokv/e2e/harness";
+import { key, type PdProcess, useTestScope } from "@nokv/e2e/harness";
 import { createPdClient, GrpcStatus, type PdClient, type Region } from "@nokv/pd-client";
 import { RegionHeartbeatRequest } from "@nokv/pd-proto";
 import { describe, expect, it } from "vitest";
 import { Ledger } from "./support/ledger.js";
 import { rejectionOf } from "./support/pd-outcome.js";
+import { waitUntil } from "@nokv/testkit";
 
 // Region heartbeats at the edges of what PD accepts. The store's own limit
 // is the real one: a record of the edit log holds at most 256 MiB, a region
@@ -102,7 +103,7 @@ describe("region heartbeats at the size limits of a real pd-cli --workdir", () =
     await restart(1);
     const small: Region = { id: ids.firstId + 4n, startKey: key("a"), endKey: key("b"), epoch: { version: 1n, confVersion: 1n }, peers: [{ storeId: 1n, peerId: ids.firstId + 5n }] };
     expect(await client!.regionHeartbeat(small)).toBe(true);
-    await waitFor(
+    await waitUntil(
       "the log to be compacted into regions.snap",
       async () => {
         const names = await readdir(dir);

@@ -1,7 +1,7 @@
 import { GRPCUnavailableError } from "etcd3";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { waitUntil } from "../testing/wait-until.js";
 import { createHostPolicy, HOST_FAILURES_TO_SKIP, HOST_SKIP_MS } from "./etcd-connection.js";
+import { waitUntil } from "@nokv/testkit";
 
 /** The policy's `execute`, as the etcd client calls it for one endpoint. */
 type Execute = <T>(fn: () => T | Promise<T>) => Promise<T>;

@@ -3,10 +3,8 @@ import { testRegion } from "@nokv/pd-storage/testing";
 import { Etcd3 } from "etcd3";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openEtcdStore } from "../store/etcd-store.js";
-import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
-import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
-import { waitUntil } from "../testing/wait-until.js";
 import { createLeaderElection, type LeaderElection, type LeaderTerm } from "./leader-election.js";
+import { type EtcdCluster, startEtcdCluster, freshClusterId, useSharedEtcd, waitUntil } from "@nokv/testkit";
 
 const freshId = () => freshClusterId("e");
 

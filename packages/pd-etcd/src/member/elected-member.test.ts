@@ -1,8 +1,7 @@
 import { createCluster, isPdError, type LeadershipHost } from "@nokv/pd-core";
 import { afterEach, describe, expect, it } from "vitest";
-import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
-import { waitUntil } from "../testing/wait-until.js";
 import { createElectedMember, type ElectedMember } from "./elected-member.js";
+import { freshClusterId, useSharedEtcd, waitUntil } from "@nokv/testkit";
 
 // The elected member as a server drives it (open, start, serving, close),
 // against a real etcd; the host builds plain cluster models.

@@ -8,10 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLeaderElection, type LeaderElection } from "../election/leader-election.js";
 import type { LeaderGuard } from "../election/leader-guard.js";
 import { clusterKeys } from "../keys/key-layout.js";
-import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
-import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
-import { waitUntil } from "../testing/wait-until.js";
 import { type EtcdStore, openEtcdStore } from "./etcd-store.js";
+import { type EtcdCluster, startEtcdCluster, freshClusterId, useSharedEtcd, waitUntil } from "@nokv/testkit";
 
 const shared = useSharedEtcd();
 const freshId = () => freshClusterId("t");

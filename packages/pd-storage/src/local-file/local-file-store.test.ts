@@ -7,16 +7,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { storeContract, testRegion } from "../testing/store-contract.js";
 import { describeRecovery, openLocalFileStore } from "./local-file-store.js";
 import { frameRecord, scanRecords } from "./record-file.js";
+import { codeOf, useTempDirs } from "@nokv/testkit";
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "pd-storage-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const temp = useTempDirs("pd-storage");
+const tempDir = () => temp.make();
 
 storeContract({
   name: "local-file",
@@ -47,15 +41,6 @@ async function logFile(dir: string): Promise<string> {
   return join(dir, logs.at(-1)!);
 }
 
-async function codeOf(p: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await p;
-    return { code: "OK", message: "" };
-  } catch (err) {
-    if (err instanceof PdError) return { code: err.code, message: err.message };
-    throw err;
-  }
-}
 
 describe("record framing", () => {
   const magic = Buffer.from("TESTMAG1");
@@ -396,11 +381,10 @@ const canMount = process.getuid?.() === 0;
 
 describe.skipIf(!canMount)(`local-file store on a full disk (a tmpfs${canMount ? "" : "; skipped: mounting needs root"})`, () => {
   async function fullTmpfs(): Promise<{ mnt: string; fill: () => Promise<void>; free: () => Promise<void> }> {
-    const mnt = await tempDir();
+    // Not a managed temp dir: it is unmounted before it is removed.
+    const mnt = await mkdtemp(join(tmpdir(), "pd-tmpfs-"));
     const m = spawnSync("mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt], { encoding: "utf8" });
     expect(m.status, m.stderr).toBe(0);
-    // Unmounted before the temp dir is removed (afterEach removes dirs in order; this one first).
-    dirs.splice(dirs.indexOf(mnt), 1);
     unmounts.push(async () => {
       spawnSync("umount", ["-l", mnt]);
       await rm(mnt, { recursive: true, force: true });

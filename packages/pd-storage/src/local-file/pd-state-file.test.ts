@@ -9,16 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { testRegion } from "../testing/store-contract.js";
 import { openLocalFileStore } from "./local-file-store.js";
 import { formatAllocatorState, parseAllocatorState, parsePdStateFile } from "./pd-state-file.js";
+import { useTempDirs } from "@nokv/testkit";
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "pd-state-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const temp = useTempDirs("pd-state");
+const tempDir = () => temp.make();
 
 const text = (b: Uint8Array) => Buffer.from(b).toString("utf8");
 

@@ -7,16 +7,10 @@ import { PdError } from "@nokv/pd-core";
 import { afterEach, describe, expect, it } from "vitest";
 import { openLocalFileStore } from "./local-file-store.js";
 import { acquireWorkdirLock, ownerState, parseLockOwner, processStartTicks, selfOwner } from "./workdir-lock.js";
+import { useTempDirs } from "@nokv/testkit";
 
-const dirs: string[] = [];
-async function tempDir(): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), "pd-lock-"));
-  dirs.push(d);
-  return d;
-}
-afterEach(async () => {
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-});
+const temp = useTempDirs("pd-lock");
+const tempDir = () => temp.make();
 
 async function refusal(p: Promise<unknown>): Promise<PdError> {
   try {

@@ -9,7 +9,7 @@
 export { createCleanup } from "./cleanup.js";
 export type { Cleanup } from "./cleanup.js";
 
-export { launchPdProcess, PD_CLI_BIN, REPO_ROOT, startPdProcess, tempWorkdir, waitFor } from "./pd-process.js";
+export { launchPdProcess, PD_CLI_BIN, REPO_ROOT, startPdProcess, tempWorkdir } from "./pd-process.js";
 export type { PdExit, PdLaunch, PdLaunchOptions, PdProcess } from "./pd-process.js";
 
 export { key, keyText, region, regionFromConfig, show } from "./regions.js";

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitUntil } from "@nokv/testkit";
 
 /** The repository root (the same from `src/harness/` and from the built `dist/harness/`). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../..");
@@ -54,19 +55,6 @@ export interface PdLaunchOptions {
   readonly wrapper?: readonly string[];
 }
 
-/**
- * Waits until `pred()` holds, polling every 20 ms; fails with `what` after
- * `timeoutMs` (measured on the monotonic clock).
- */
-export async function waitFor<T>(what: string, pred: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The only child of `pid` (Linux `/proc`), or undefined while it has none. */
 function onlyChild(pid: number): number | undefined {
@@ -119,7 +107,7 @@ export async function launchPdProcess(args: readonly string[], opts: PdLaunchOpt
   try {
     addr = await Promise.race([
       spawnError,
-      waitFor(
+      waitUntil(
         "pd-cli to listen or exit",
         () => {
           const line = stdout.find((l) => l.startsWith(LISTENING));
@@ -134,7 +122,7 @@ export async function launchPdProcess(args: readonly string[], opts: PdLaunchOpt
     throw new Error(`${(err as Error).message}; output so far:\n${[...stdout, ...stderr].join("\n")}`, { cause: err });
   }
   if (addr === "") return { listening: false, exit: closed!, stdout, stderr };
-  const pid = wrapper.length === 0 ? child.pid! : await waitFor("the wrapped pd-cli's pid", () => onlyChild(child.pid!), 5000);
+  const pid = wrapper.length === 0 ? child.pid! : await waitUntil("the wrapped pd-cli's pid", () => onlyChild(child.pid!), 5000);
   let exitedNow = false;
   void exited.then(() => (exitedNow = true));
   return {

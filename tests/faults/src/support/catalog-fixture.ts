@@ -1,10 +1,11 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { key, startPdProcess, waitFor } from "@nokv/e2e/harness";
+import { key, startPdProcess } from "@nokv/e2e/harness";
 import { createPdClient, type Region } from "@nokv/pd-client";
 import { expect } from "vitest";
 import { Ledger } from "./ledger.js";
 import { type RecordLayout, recordLayout } from "./record-file.js";
+import { waitUntil } from "@nokv/testkit";
 
 /**
  * A stopped PD's workdir with a snapshot and a short edit log after it, and
@@ -60,7 +61,7 @@ export async function buildCatalogFixture(dir: string): Promise<CatalogFixture> 
       const names = await readdir(dir);
       return names.includes("regions.snap") && names.filter((n) => n.endsWith(".log")).length === 1 && !names.some((n) => n.endsWith(".tmp"));
     };
-    await waitFor("the fixture's log to be compacted", compacted, 10_000);
+    await waitUntil("the fixture's log to be compacted", compacted, 10_000);
     // Four writes stay in the log: a new region, two bumps, and a removal last.
     await put(region(ids[8]!, 8, 1n));
     await put(region(ids[2]!, 2, 2n));

@@ -1,4 +1,4 @@
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../errors.js";
 
 /**
  * Retry policy of a client: bounded exponential backoff with jitter. The

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PdClientError } from "./errors.js";
+import { PdClientError } from "../errors.js";
 import { DEFAULT_RETRY_POLICY, backoffMs, resolveRetryPolicy, sleep } from "./retry.js";
 
 describe("backoff", () => {

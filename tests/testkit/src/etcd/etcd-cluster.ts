@@ -3,17 +3,17 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { closeSync, openSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "../net/free-port.js";
 import { performance } from "node:perf_hooks";
 
 /**
  * A throwaway etcd cluster for tests: 1 or 3 real `etcd` processes on free
  * loopback ports, each with its own temporary data directory.
  *
- * Not part of the published package (`src/testing` is excluded from the
- * build): tests in other workspace packages import it by path.
+ * Part of the private `@nokv/testkit`: tests of every workspace package
+ * import it by name.
  */
 export interface EtcdCluster {
   /** Client URLs of every member, `http://127.0.0.1:<port>`, in member order. */
@@ -69,19 +69,6 @@ function track(proc: ChildProcess): void {
 }
 const INSTALL_HINT =
   "the etcd binary was not found: install etcd-server (Debian/Ubuntu: `apt-get install -y etcd-server`) or set ETCD_BIN";
-
-/** Binds port 0 on loopback and returns the port the kernel chose. */
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  srv.listen(0, "127.0.0.1");
-  await once(srv, "listening");
-  const addr = srv.address();
-  srv.close();
-  await once(srv, "close");
-  if (addr === null || typeof addr === "string") throw new Error("could not bind a loopback port");
-  return addr.port;
-}
-
 
 async function tail(file: string, lines = 30): Promise<string> {
   const text = await readFile(file, "utf8").catch(() => "");

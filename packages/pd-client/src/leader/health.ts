@@ -1,4 +1,4 @@
-import type { HealthStatus } from "./types.js";
+import type { HealthStatus } from "../types.js";
 
 // The two messages of the standard gRPC health service (grpc.health.v1),
 // encoded by hand: the client needs nothing else of that package.

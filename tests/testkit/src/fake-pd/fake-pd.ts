@@ -1,8 +1,7 @@
 /**
  * A small in-test PD: a real grpc-js server on 127.0.0.1:0 serving `PDService`
- * with counters and scriptable misbehaviour. Test-only: excluded from the
- * build (see tsconfig.json), imported by the tests of pd-client and
- * pd-adapter.
+ * with counters and scriptable misbehaviour, for the tests of pd-client and
+ * pd-adapter (part of the private `@nokv/testkit`).
  */
 import {
   Metadata,
@@ -17,6 +16,7 @@ import {
   PDService,
   type AllocIDRequest,
   type AllocIDResponse,
+  type GetMembersResponse,
   type GetRegionByKeyRequest,
   type GetRegionByKeyResponse,
   type PDServer,
@@ -31,10 +31,13 @@ import {
   type TsoRequest,
   type TsoResponse,
 } from "@nokv/pd-proto";
+import { PD_ERROR_CODE_TRAILER, PD_LEADER_ADDR_TRAILER } from "@nokv/pd-model";
 
 export type FakeMethod = keyof PDServer & keyof typeof PDService;
 /** The methods the fake counts in `calls` (streamed Tso requests count as `tso`). */
 export type CountedMethod = "storeHeartbeat" | "regionHeartbeat" | "removeRegion" | "getRegionByKey" | "allocId" | "tso";
+/** Methods the fake answers but does not count in `calls`. */
+export type UncountedMethod = "getMembers" | "health";
 
 /** What the fake does with the next call(s) of one method instead of answering. */
 export type Behaviour =
@@ -87,13 +90,32 @@ export interface FakePd {
   operations: SchedulerOperation[];
   /** The region catalog GetRegionByKey searches (RegionHeartbeat upserts). */
   regions: Map<bigint, RegionMeta>;
+  /** GetMembers calls received. */
+  readonly getMembersCalls: number;
+  /** grpc.health.v1 Check calls received. */
+  readonly healthCalls: number;
+  /**
+   * What GetMembers answers (answered whatever the role, as PD does).
+   * Default: this fake alone, as the leader.
+   */
+  members: GetMembersResponse | undefined;
+  /** What the health service answers: 1 SERVING, 2 NOT_SERVING. */
+  healthStatus: number;
+  /**
+   * Makes this fake a follower: every PD call (and every request on a
+   * `TsoStream`) fails with UNAVAILABLE / `NOT_LEADER`, naming `leaderAddr`
+   * when given, as a PD member that does not lead answers.
+   */
+  follow(leaderAddr?: string): void;
+  /** Makes this fake serve again (the default). */
+  lead(): void;
   /** Scripts the next `times` calls of `method`. */
   script(method: FakeMethod, behaviour: Behaviour, times?: number): void;
   /**
    * Holds every call of `method` until the returned release() is called
    * (`tso` holds streamed requests too).
    */
-  hold(method: FakeMethod): () => void;
+  hold(method: FakeMethod | UncountedMethod): () => void;
   /** Ends every open `TsoStream` with `code`; requests not yet answered get no answer. */
   breakTsoStreams(code?: status): void;
   close(): Promise<void>;
@@ -128,9 +150,26 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
   const scripts = new Map<FakeMethod, Behaviour[]>();
   const server = new Server();
   const streams = new Set<(code: status) => void>();
+  let following: { readonly leaderAddr: string | undefined } | undefined;
+  const notLeader = (): { code: status; details: string; metadata: Metadata } => {
+    const md = new Metadata();
+    md.set(PD_ERROR_CODE_TRAILER, "NOT_LEADER");
+    if (following?.leaderAddr !== undefined) md.set(PD_LEADER_ADDR_TRAILER, following.leaderAddr);
+    return { code: status.UNAVAILABLE, details: "not the leader", metadata: md };
+  };
   const fake = {
     addr: "",
     port: 0,
+    getMembersCalls: 0,
+    healthCalls: 0,
+    members: undefined as GetMembersResponse | undefined,
+    healthStatus: 1,
+    follow(leaderAddr?: string): void {
+      following = { leaderAddr };
+    },
+    lead(): void {
+      following = undefined;
+    },
     calls: { storeHeartbeat: 0, regionHeartbeat: 0, removeRegion: 0, getRegionByKey: 0, allocId: 0, tso: 0 } as Record<CountedMethod, number>,
     tsoStreamsOpened: 0,
     tsoStreamRequests: 0,
@@ -150,7 +189,7 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
       for (let i = 0; i < times; i++) q.push(behaviour);
       scripts.set(method, q);
     },
-    hold(method: FakeMethod): () => void {
+    hold(method: FakeMethod | UncountedMethod): () => void {
       let release!: () => void;
       const gate = new Promise<void>((r) => (release = r));
       holds.set(method, gate);
@@ -166,13 +205,17 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
       server.forceShutdown();
     },
   };
-  const holds = new Map<FakeMethod, Promise<void>>();
+  const holds = new Map<FakeMethod | UncountedMethod, Promise<void>>();
 
   /** Applies scripted behaviour; returns true when the call was answered here. */
   async function intercept<Res>(method: CountedMethod, callback: sendUnaryData<Res>): Promise<boolean> {
     fake.calls[method] += 1;
     const held = holds.get(method);
     if (held !== undefined) await held;
+    if (following !== undefined) {
+      callback(notLeader());
+      return true;
+    }
     const b = scripts.get(method)?.shift();
     if (b === undefined) return false;
     if (b.kind === "hold") {
@@ -180,8 +223,8 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
       return false;
     }
     const md = new Metadata();
-    if (b.pdCode !== undefined) md.set("pd-error-code", b.pdCode);
-    if (b.leaderAddr !== undefined) md.set("pd-leader-addr", b.leaderAddr);
+    if (b.pdCode !== undefined) md.set(PD_ERROR_CODE_TRAILER, b.pdCode);
+    if (b.leaderAddr !== undefined) md.set(PD_LEADER_ADDR_TRAILER, b.leaderAddr);
     callback({ code: b.status, details: b.details ?? `scripted ${status[b.status]}`, metadata: md });
     return true;
   }
@@ -228,10 +271,15 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
         if (held !== undefined) await held;
         if (b?.kind === "hold") await b.gate;
         if (dead) return;
+        if (following !== undefined) {
+          const e = notLeader();
+          kill(e.code, e.metadata, e.details);
+          return;
+        }
         if (b?.kind === "fail") {
           const md = new Metadata();
-          if (b.pdCode !== undefined) md.set("pd-error-code", b.pdCode);
-          if (b.leaderAddr !== undefined) md.set("pd-leader-addr", b.leaderAddr);
+          if (b.pdCode !== undefined) md.set(PD_ERROR_CODE_TRAILER, b.pdCode);
+          if (b.leaderAddr !== undefined) md.set(PD_LEADER_ADDR_TRAILER, b.leaderAddr);
           kill(b.status, md, b.details ?? `scripted ${status[b.status]}`);
           return;
         }
@@ -287,8 +335,38 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     }),
     tso: unary<TsoRequest, TsoResponse>("tso", answerTso),
     ...(options.tsoStream !== false && { tsoStream }),
+    getMembers(_call: ServerUnaryCall<unknown, GetMembersResponse>, callback: sendUnaryData<GetMembersResponse>): void {
+      fake.getMembersCalls += 1;
+      const held = holds.get("getMembers");
+      void (held ?? Promise.resolve()).then(() => {
+        const self = { name: `fake-${fake.port}`, advertiseAddr: fake.addr, isLeader: true };
+        callback(null, fake.members ?? { members: [self], leader: self });
+      });
+    },
   };
   server.addService(PDService, impl as PDServer);
+  // The standard health service, encoded by hand like the client does:
+  // HealthCheckResponse { ServingStatus status = 1; }.
+  server.addService(
+    {
+      check: {
+        path: "/grpc.health.v1.Health/Check",
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: (b: Buffer) => b,
+        requestDeserialize: (b: Buffer) => b,
+        responseSerialize: (b: Buffer) => b,
+        responseDeserialize: (b: Buffer) => b,
+      },
+    },
+    {
+      check(_call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>): void {
+        fake.healthCalls += 1;
+        const held = holds.get("health");
+        void (held ?? Promise.resolve()).then(() => callback(null, Buffer.from([0x08, fake.healthStatus])));
+      },
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
   });
@@ -298,27 +376,10 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
 }
 
 /** A port on 127.0.0.1 that nothing listens on (bound, then released). */
-export async function unusedPort(): Promise<number> {
-  const net = await import("node:net");
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A loopback port nothing listens on (for "PD is down" tests). */
+export { freePort as unusedPort } from "../net/free-port.js";
 
 /**
  * Waits until `condition()` holds, polling, or throws after `timeoutMs`.
  * Synchronisation by condition, never by a fixed sleep.
  */
-export async function waitFor(condition: () => boolean, timeoutMs = 5000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}

@@ -39,8 +39,8 @@ describe("TsoBatcher", () => {
 
   it("keeps separate batches per timeout so no caller waits past its own deadline", async () => {
     const deadlines: number[] = [];
-    const b = new TsoBatcher(async (count, deadlineMs, timeoutMs) => {
-      deadlines.push(timeoutMs);
+    const b = new TsoBatcher(async (count, deadline) => {
+      deadlines.push(deadline.timeoutMs);
       return { first: 1n, count };
     });
     await Promise.all([b.request(1, 100, undefined, noAbort), b.request(1, 5000, undefined, noAbort)]);
