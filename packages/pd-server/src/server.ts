@@ -223,9 +223,32 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const streams = new OpenStreams();
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
     const authorize = certificateAuthorizer(tls?.allowedCNs);
+    const m = metrics;
+    // The status page's memory (samples, recent transfers): only with a status port.
+    const history =
+      statusHost === undefined
+        ? undefined
+        : new StatusHistory({
+            cluster: () => leaderCluster(leadership),
+            counters: m === undefined ? undefined : () => readActivityCounters(m.registry),
+          });
+    let handlers = createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) });
+    if (history !== undefined) {
+      // A store heartbeat is what issues, completes and drops leader transfers:
+      // look right after it, so that no transfer ends unseen between samples.
+      const inner = handlers.storeHeartbeat;
+      handlers = {
+        ...handlers,
+        storeHeartbeat: (call, callback) =>
+          inner(call, (...answer) => {
+            history.noteTransfers();
+            callback(...answer);
+          }),
+      };
+    }
     server.addService(
       PDService,
-      instrumentHandlers(createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) }), {
+      instrumentHandlers(handlers, {
         limits,
         log,
         ...(metrics !== undefined && { metrics }),
@@ -245,13 +268,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       log.warn({ addr: address }, "listening on a non-loopback address without TLS: anyone who can reach it can call PD (use --cert/--key/--cacert)");
     }
     let stopping = false;
-    let history: StatusHistory | undefined;
-    if (statusHost !== undefined) {
-      const m = metrics;
-      history = new StatusHistory({
-        cluster: () => leaderCluster(leadership),
-        counters: m === undefined ? undefined : () => readActivityCounters(m.registry),
-      });
+    if (statusHost !== undefined && history !== undefined) {
       const assets = loadDashboardAssets();
       assets.catch((err: unknown) => log.warn({ err }, "status page unavailable: its assets could not be read"));
       status = await startStatusServer(statusHost, {

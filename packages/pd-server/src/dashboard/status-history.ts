@@ -127,9 +127,8 @@ export class StatusHistory {
           ];
         }
         transfers = cluster.operators.size;
-        this.#noteEndedTransfers(cluster, mono, wall);
       }
-      this.#lastCluster = cluster;
+      this.noteTransfers();
       this.#seq++;
       this.#ring.push({
         seq: this.#seq,
@@ -147,11 +146,21 @@ export class StatusHistory {
   }
 
   /**
-   * Diffs the in-flight set against the last sample's. The tracker keeps
-   * counters, not per-transfer outcomes: an ended transfer gets an outcome
-   * only when exactly one counter moved, by exactly the number that ended.
+   * Diffs the scheduler's in-flight transfers against the last look and
+   * keeps those that left as recent. The server calls it after every store
+   * heartbeat (the only call that issues, completes or drops transfers) and
+   * each sample. The tracker keeps counters, not per-transfer outcomes: an
+   * ended transfer gets an outcome only when exactly one counter moved, by
+   * exactly the number that ended.
    */
-  #noteEndedTransfers(cluster: Cluster, mono: number, wall: number): void {
+  noteTransfers(): void {
+    const cluster = this.#o.cluster();
+    if (cluster === undefined) {
+      this.#lastCluster = undefined;
+      return;
+    }
+    const mono = this.#mono();
+    const wall = this.#wall();
     const now = new Map<bigint, InFlightTransfer>();
     for (const t of cluster.operators.list()) now.set(t.op.regionId, t);
     const c = cluster.operators.counters();
@@ -177,5 +186,6 @@ export class StatusHistory {
     }
     this.#lastInFlight = now;
     this.#lastOutcomes = outcomes;
+    this.#lastCluster = cluster;
   }
 }
