@@ -34,7 +34,7 @@ export function storeColour(storeId: bigint): string {
   return STORE_PALETTE[Number(storeId % BigInt(STORE_PALETTE.length))]!;
 }
 export const HOLE_COLOUR = "#d62728";
-export const OVERLAP_COLOUR = "#ff7f0e";
+export const OVERLAP_COLOUR = "#222222";
 
 /** Layout of the map, in CSS pixels. */
 export const LANE = { marksTop: 0, marksHeight: 10, regionsTop: 14, regionsHeight: 84, axisTop: 104, height: 124 } as const;
@@ -121,7 +121,7 @@ function drawColumn(
     ctx.fillRect(x, LANE.marksTop, Math.max(w, 2), LANE.marksHeight);
     if (block || total === 0) {
       // A hole or overlap slot of its own: hatch it in the regions lane too.
-      ctx.fillStyle = hole ? "rgba(214,39,40,0.25)" : "rgba(255,127,14,0.35)";
+      ctx.fillStyle = hole ? "rgba(214,39,40,0.25)" : "rgba(34,34,34,0.35)";
       ctx.fillRect(x + inset, LANE.regionsTop, Math.max(w - 2 * inset, 2), LANE.regionsHeight);
     }
   }

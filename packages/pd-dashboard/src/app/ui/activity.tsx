@@ -21,7 +21,8 @@ function Chart({ title, series, data, unit }: { title: string; series: readonly 
       height: 150,
       legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false } },
-      scales: { x: { time: true }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(1, hi ?? 1) * 1.1] } },
+      // At least the last minute on the axis, so that a page with few samples still reads as time.
+      scales: { x: { time: true, range: (_u, lo, hi) => [Math.min(lo ?? hi ?? 0, (hi ?? 0) - 60), hi ?? 0] }, y: { range: (_u, lo, hi) => [Math.min(0, lo ?? 0), Math.max(1, hi ?? 1) * 1.1] } },
       axes: [{ stroke: "#666", grid: { stroke: "#eee" } }, { stroke: "#666", grid: { stroke: "#eee" }, size: 48, values: (_u, ticks) => ticks.map((t) => formatCount(t)) }],
       series: [{}, ...series.map((s) => ({ label: `${s.label} ${unit}`, stroke: s.colour, width: 1.5, spanGaps: false, value: (_u: uPlot, v: number | null) => (v === null ? "—" : formatCount(v)) }))],
     };

@@ -2,7 +2,7 @@ import type { TikvStoreJson } from "@nokv/pd-model";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatKey, formatRange, u64 } from "../format.js";
 import { type RegionSet, SlotKind, type Slots } from "../keymap/model.js";
-import { clampView, drawMap, fitView, LANE, slotsAt, storeColour, type View, zoomAt } from "../keymap/render.js";
+import { clampView, drawMap, fitView, HOLE_COLOUR, LANE, OVERLAP_COLOUR, slotsAt, storeColour, type View, zoomAt } from "../keymap/render.js";
 
 interface Tip {
   readonly x: number;
@@ -148,10 +148,10 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
             </span>
           ))}
           <span>
-            <span class="swatch" style={{ background: "#d62728" }} /> hole
+            <span class="swatch" style={{ background: HOLE_COLOUR }} /> hole
           </span>
           <span>
-            <span class="swatch" style={{ background: "#ff7f0e" }} /> overlap
+            <span class="swatch" style={{ background: OVERLAP_COLOUR }} /> overlap
           </span>
         </span>
       </div>
