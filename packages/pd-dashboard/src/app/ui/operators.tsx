@@ -1,6 +1,9 @@
 import type { OperatorsState, OperatorView } from "../feed/operators.js";
 import { formatDuration, formatWallMs } from "../format.js";
 
+/** Recently ended operations shown: enough to see what the scheduler just did, without pushing the page down. */
+const RECENT_SHOWN = 8;
+
 function Row({ op }: { op: OperatorView }) {
   return (
     <tr data-region-id={op.regionId.toString()}>
@@ -59,8 +62,8 @@ export function Operators({ state, error }: { state: OperatorsState | undefined;
       </p>
       <h3>In flight</h3>
       <Table ops={state.inFlight} empty="Nothing in flight." testid="ops-in-flight" />
-      <h3>Recent</h3>
-      <Table ops={state.recent} empty="Nothing ended recently." testid="ops-recent" />
+      <h3>Recent{state.recent.length > RECENT_SHOWN ? ` (the last ${RECENT_SHOWN} of ${state.recent.length})` : ""}</h3>
+      <Table ops={state.recent.slice(0, RECENT_SHOWN)} empty="Nothing ended recently." testid="ops-recent" />
     </div>
   );
 }
