@@ -152,6 +152,22 @@ describe.skipIf(!hasChromium() && process.env.CI !== "true")("the status page in
     expect(after[3]).toEqual(["region 14", '["n", "q")']);
     await waitFor("the header to count 5 regions", async () => (await page.getByTestId("region-count").textContent()) === "5");
 
+    // Zoom and pan: "+" narrows the slots on screen, the wheel zooms further, dragging moves them, "fit" shows all again.
+    const showing = async () => /showing slots (\d+)–(\d+) of (\d+)/.exec((await page.getByTestId("map-summary").textContent()) ?? "")!.slice(1).map(Number);
+    expect(await showing()).toEqual([1, 6, 6]);
+    await page.getByRole("button", { name: "+" }).click();
+    const zoomed = await showing();
+    expect(zoomed[1]! - zoomed[0]!).toBeLessThan(5);
+    const mapBox = (await page.getByTestId("keymap").boundingBox())!;
+    await page.mouse.move(mapBox.x + mapBox.width - 10, mapBox.y + 50);
+    await page.mouse.down();
+    await page.mouse.move(mapBox.x + mapBox.width / 2, mapBox.y + 50, { steps: 4 });
+    await page.mouse.up();
+    const panned = await showing();
+    expect(panned[0]).toBeGreaterThan(zoomed[0]!);
+    await page.getByRole("button", { name: "fit" }).click();
+    expect(await showing()).toEqual([1, 6, 6]);
+
     // The allocators: the last TSO is shown as wall-clock time today.
     const tso = (await page.getByTestId("tso-last").textContent()) ?? "";
     const shown = /^(\d{4})-(\d{2})-(\d{2}) \d{2}:\d{2}:\d{2}\.\d{3}/.exec(tso);

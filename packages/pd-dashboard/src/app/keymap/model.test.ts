@@ -80,3 +80,18 @@ describe("the page's region set", () => {
     expect([s.from[1], s.to[1]]).toEqual(["64", "6D"]);
   });
 });
+
+describe("the map's view", () => {
+  it("zooms around a point, and stays between one slot across the width and every slot", async () => {
+    const { clampView, fitView, zoomAt } = await import("./render.js");
+    const slots = buildSlots([rec(1, "", "g"), rec(2, "g", "p"), rec(3, "p", "")]);
+    const fit = fitView(slots, 300);
+    expect(fit).toEqual({ first: 0, perPx: 0.01 });
+    const zoomed = clampView(zoomAt(fit, 150, 0.5), slots, 300);
+    expect(zoomed.perPx).toBeCloseTo(0.005);
+    expect(zoomed.first).toBeCloseTo(0.75); // the slot under x = 150 stays under it
+    expect(clampView(zoomAt(fit, 150, 0.001), slots, 300).perPx).toBeCloseTo(1 / 300);
+    expect(clampView(zoomAt(fit, 150, 10), slots, 300)).toEqual(fit);
+    expect(clampView({ first: 2.5, perPx: 0.005 }, slots, 300).first).toBeCloseTo(1.5);
+  });
+});

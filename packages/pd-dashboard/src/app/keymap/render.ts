@@ -12,10 +12,11 @@ export function fitView(slots: Slots, widthPx: number): View {
   return { first: 0, perPx: Math.max(slots.count, 1) / Math.max(widthPx, 1) };
 }
 
-/** Keeps a view inside the axis: no zooming in past 40 px per slot, no panning beyond either end. */
+/** Keeps a view inside the axis: no zooming in past one slot across the whole width, nor out past every slot, no panning beyond either end. */
 export function clampView(v: View, slots: Slots, widthPx: number): View {
   const n = Math.max(slots.count, 1);
-  const perPx = Math.min(Math.max(v.perPx, 1 / 40), n / Math.max(widthPx, 1));
+  const w = Math.max(widthPx, 1);
+  const perPx = Math.min(Math.max(v.perPx, 1 / w), n / w);
   const span = perPx * widthPx;
   const first = Math.min(Math.max(v.first, 0), Math.max(n - span, 0));
   return { first, perPx };
