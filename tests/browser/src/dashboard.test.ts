@@ -75,8 +75,13 @@ async function slotTooltips(page: Page): Promise<string[][]> {
   const out: string[][] = [];
   for (let i = 0; i < slots; i++) {
     await page.mouse.move(box.x + ((i + 0.5) * box.width) / slots, box.y + 50);
-    const tip = page.getByTestId("keymap-tip");
-    await tip.waitFor();
+    // The tooltip of this very slot: an earlier one may still be on screen until the page re-renders.
+    const tip = page.locator(`[data-testid=keymap-tip][data-slots="${i}-${i + 1}"]`);
+    await tip.waitFor({ timeout: 5000 }).catch(async (err: unknown) => {
+      const shown = await page.getByTestId("keymap-tip").getAttribute("data-slots").catch(() => "none");
+      const canvas = await map.evaluate((c) => ({ css: c.getBoundingClientRect().width, px: (c as HTMLCanvasElement).width, slots: c.dataset.slots }));
+      throw new Error(`slot ${i}: the tooltip shows slots ${shown}; canvas ${JSON.stringify(canvas)}, box ${JSON.stringify(box)}`, { cause: err });
+    });
     const lines = await tip.locator("div").allTextContents();
     out.push(lines.slice(0, 2));
   }

@@ -5,6 +5,8 @@ import { type RegionSet, SlotKind, type Slots } from "../keymap/model.js";
 import { clampView, drawMap, fitView, HOLE_COLOUR, LANE, OVERLAP_COLOUR, slotsAt, storeColour, type View, zoomAt } from "../keymap/render.js";
 
 interface Tip {
+  /** The slots described, `lo`–`hi` (exclusive). */
+  readonly slots: string;
   readonly x: number;
   readonly y: number;
   readonly lines: readonly string[];
@@ -66,13 +68,12 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
 
   const slots = regions.slots();
   const slotsRef = useRef(slots);
-  // A view fitted to a smaller map stays fitted as regions arrive.
-  if (slotsRef.current !== slots && view.current !== undefined) {
-    const prev = slotsRef.current;
-    const fitted = view.current.first === 0 && Math.abs(view.current.perPx * width.current - prev.count) < 1e-6;
-    view.current = fitted ? fitView(slots, width.current) : clampView(view.current, slots, width.current);
-  }
+  // Until the user zooms or pans, the map shows the whole key space, whatever
+  // arrives or resizes; "fit" and a double click return to that.
+  const fitted = useRef(true);
+  const current = (): View => (fitted.current || view.current === undefined ? fitView(slotsRef.current, width.current) : view.current);
   slotsRef.current = slots;
+  view.current = fitted.current ? fitView(slots, width.current) : clampView(current(), slots, width.current);
 
   const redraw = () => {
     cancelAnimationFrame(frame.current);
@@ -81,7 +82,7 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
       if (c === null) return;
       const s = slotsRef.current;
       const w = width.current;
-      view.current = clampView(view.current ?? fitView(s, w), s, w);
+      view.current = clampView(current(), s, w);
       const dpr = window.devicePixelRatio || 1;
       if (c.width !== Math.round(w * dpr)) c.width = Math.round(w * dpr);
       if (c.height !== Math.round(LANE.height * dpr)) c.height = Math.round(LANE.height * dpr);
@@ -104,29 +105,30 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
   }, []);
   useEffect(redraw, [version, stores]);
 
-  const setView = (v: View) => {
+  const setView = (v: View, fit = false) => {
+    fitted.current = fit;
     view.current = clampView(v, slotsRef.current, width.current);
     setViewTick((t) => t + 1);
     redraw();
   };
-  const zoom = (factor: number, x = width.current / 2) => setView(zoomAt(view.current ?? fitView(slots, width.current), x, factor));
+  const zoom = (factor: number, x = width.current / 2) => setView(zoomAt(current(), x, factor));
   const localX = (e: MouseEvent) => e.clientX - (canvas.current?.getBoundingClientRect().left ?? 0);
 
   const onMove = (e: MouseEvent) => {
     const x = localX(e);
     const d = drag.current;
-    if (d !== undefined && view.current !== undefined) {
-      setView({ first: d.first - (x - d.x) * view.current.perPx, perPx: view.current.perPx });
+    if (d !== undefined) {
+      const v = current();
+      setView({ first: d.first - (x - d.x) * v.perPx, perPx: v.perPx });
       setTip(undefined);
       return;
     }
-    const v = view.current ?? fitView(slots, width.current);
-    const { lo, hi } = slotsAt(slots, v, x);
+    const { lo, hi } = slotsAt(slots, current(), x);
     if (lo >= slots.count) return setTip(undefined);
-    setTip({ x: Math.min(x + 12, width.current - 260), y: e.offsetY + 12, lines: describe(slots, lo, hi) });
+    setTip({ slots: `${lo}-${hi}`, x: Math.min(x + 12, width.current - 260), y: e.offsetY + 12, lines: describe(slots, lo, hi) });
   };
 
-  const v = view.current ?? fitView(slots, width.current);
+  const v = current();
   const shownFrom = Math.max(0, Math.floor(v.first));
   const shownTo = Math.min(slots.count, Math.ceil(v.first + v.perPx * width.current));
   const storeIds = [...new Set(stores.map((s) => s.store.id))];
@@ -135,7 +137,7 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
       <div class="toolbar">
         <button type="button" onClick={() => zoom(1 / 2)} title="zoom in">+</button>
         <button type="button" onClick={() => zoom(2)} title="zoom out">−</button>
-        <button type="button" onClick={() => setView(fitView(slots, width.current))} title="the whole key space">fit</button>
+        <button type="button" onClick={() => setView(fitView(slots, width.current), true)} title="the whole key space">fit</button>
         <span class="muted" data-testid="map-summary">
           {regions.size} regions · <span class={slots.holes > 0 ? "bad" : ""}>{slots.holes} holes</span> ·{" "}
           <span class={slots.overlaps > 0 ? "bad" : ""}>{slots.overlaps} overlaps</span> · showing slots {shownFrom + 1}–{shownTo} of {slots.count}
@@ -170,7 +172,7 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
             zoom(e.deltaY < 0 ? 1 / 1.25 : 1.25, localX(e));
           }}
           onMouseDown={(e) => {
-            drag.current = { x: localX(e), first: view.current?.first ?? 0 };
+            drag.current = { x: localX(e), first: current().first };
           }}
           onMouseUp={() => (drag.current = undefined)}
           onMouseLeave={() => {
@@ -178,10 +180,10 @@ export function KeyMap({ regions, version, stores, loading }: { regions: RegionS
             setTip(undefined);
           }}
           onMouseMove={onMove}
-          onDblClick={() => setView(fitView(slots, width.current))}
+          onDblClick={() => setView(fitView(slots, width.current), true)}
         />
         {tip !== undefined ? (
-          <div class="tip" role="tooltip" data-testid="keymap-tip" style={{ left: `${tip.x}px`, top: `${tip.y}px` }}>
+          <div class="tip" role="tooltip" data-testid="keymap-tip" data-slots={tip.slots} style={{ left: `${tip.x}px`, top: `${tip.y}px` }}>
             {tip.lines.map((l, i) => (
               <div key={i} class={i === 0 ? "tip-title" : ""}>{l}</div>
             ))}
