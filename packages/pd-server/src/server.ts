@@ -1,9 +1,13 @@
 import { Server, setLogger } from "@grpc/grpc-js";
 import { type Cluster, type ClusterPersistence, createCluster, type Leadership, type LeadershipHost, type RestoredState } from "@nokv/pd-core";
+import { loadDashboardAssets } from "@nokv/pd-dashboard";
 import { PDService } from "@nokv/pd-proto";
 import type { LocalFileStoreStats, Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
 import { clusterConfigOf, type PdServerConfig, type PdServerSettings, resolvePdServerConfig, splitHostPort } from "./config/server-config.js";
+import { readActivityCounters } from "./dashboard/activity.js";
+import { RegionJournal } from "./dashboard/region-journal.js";
+import { StatusHistory } from "./dashboard/status-history.js";
 import { createSoloLeadership } from "./leadership/solo-leadership.js";
 import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
@@ -93,13 +97,17 @@ export function routeGrpcLogs(log: Logger): void {
  * `metrics` is read per write: the metrics are created once the leadership
  * is open (they sample the storage it restored from).
  */
-function observePersistence(persistence: ClusterPersistence, metrics: () => PdMetrics | undefined, log: Logger): ClusterPersistence {
+function observePersistence(persistence: ClusterPersistence, metrics: () => PdMetrics | undefined, log: Logger, journal: RegionJournal): ClusterPersistence {
   return {
     ...(persistence.appendLimit !== undefined && { appendLimit: persistence.appendLimit }),
     appendRegionEdits(edits) {
       const t0 = performance.now();
       return persistence.appendRegionEdits(edits).then(
-        () => metrics()?.storageAppend((performance.now() - t0) / 1000, edits.length, true),
+        () => {
+          metrics()?.storageAppend((performance.now() - t0) / 1000, edits.length, true);
+          // Durable now; the catalog applies the edits right after this (same task).
+          journal.record(edits);
+        },
         (err: unknown) => {
           metrics()?.storageAppend(0, edits.length, false);
           throw err;
@@ -162,6 +170,8 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     options.leadership ?? createSoloLeadership({ store: options.store, name: options.name, advertiseAddr: options.advertiseAddr });
   let server: Server | undefined;
   let status: StatusServer | undefined;
+  const startedMonoMs = performance.now();
+  const startedWallMs = Date.now();
   try {
     // Every setting is defaulted and checked here, once; below, only `config` is read.
     const config: PdServerConfig = resolvePdServerConfig(options);
@@ -175,10 +185,15 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     // single PD's store): the one whose counters the metrics sample.
     let opening = true;
     let openedWith: ClusterPersistence | undefined;
+    // The status page's region feed, one per cluster model (an elected member builds one per term).
+    const journals = new WeakMap<Cluster, RegionJournal>();
     const leadershipHost: LeadershipHost = {
       createCluster(snapshot, persistence) {
         if (opening) openedWith = persistence;
-        return createCluster({ ...cluster, onBackgroundError, persistence: observePersistence(persistence, () => metrics, log), snapshot });
+        const journal = new RegionJournal();
+        const model = createCluster({ ...cluster, onBackgroundError, persistence: observePersistence(persistence, () => metrics, log, journal), snapshot });
+        journals.set(model, journal);
+        return model;
       },
     };
     const restored = await leadership.open(leadershipHost);
@@ -208,9 +223,32 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const streams = new OpenStreams();
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
     const authorize = certificateAuthorizer(tls?.allowedCNs);
+    const m = metrics;
+    // The status page's memory (samples, recent transfers): only with a status port.
+    const history =
+      statusHost === undefined
+        ? undefined
+        : new StatusHistory({
+            cluster: () => leaderCluster(leadership),
+            counters: m === undefined ? undefined : () => readActivityCounters(m.registry),
+          });
+    let handlers = createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) });
+    if (history !== undefined) {
+      // A store heartbeat is what issues, completes and drops leader transfers:
+      // look right after it, so that no transfer ends unseen between samples.
+      const inner = handlers.storeHeartbeat;
+      handlers = {
+        ...handlers,
+        storeHeartbeat: (call, callback) =>
+          inner(call, (...answer) => {
+            history.noteTransfers();
+            callback(...answer);
+          }),
+      };
+    }
     server.addService(
       PDService,
-      instrumentHandlers(createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) }), {
+      instrumentHandlers(handlers, {
         limits,
         log,
         ...(metrics !== undefined && { metrics }),
@@ -230,7 +268,9 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       log.warn({ addr: address }, "listening on a non-loopback address without TLS: anyone who can reach it can call PD (use --cert/--key/--cacert)");
     }
     let stopping = false;
-    if (statusHost !== undefined) {
+    if (statusHost !== undefined && history !== undefined) {
+      const assets = loadDashboardAssets();
+      assets.catch((err: unknown) => log.warn({ err }, "status page unavailable: its assets could not be read"));
       status = await startStatusServer(statusHost, {
         leadership,
         metrics,
@@ -239,6 +279,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
         name: leadership.name,
         stopping: () => stopping,
         tls,
+        dashboard: { leadership, history, journalOf: (c) => journals.get(c), assets, startedMonoMs, startedWallMs },
       }).catch((err: Error) => {
         throw new Error(`cannot listen on status address ${config.statusAddr}: ${bindReason(err)}`);
       });
@@ -246,7 +287,9 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
         log.warn({ statusAddr: status.address }, "status server on a non-loopback address without TLS");
       }
       log.info({ statusAddr: status.address }, "status server listening");
+      history.start();
     }
+    const statusHistory = history;
     // Health follows leadership: a member that may not serve reports NOT_SERVING.
     const healthTimer = setInterval(() => health.set(!stopping && leaderCluster(leadership) !== undefined), 1000);
     healthTimer.unref();
@@ -267,6 +310,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
         closing ??= (async () => {
           stopping = true;
           clearInterval(healthTimer);
+          statusHistory?.stop();
           health.set(false);
           // Long-lived timestamp streams would hold the shutdown for the whole grace period.
           streams.endAll();

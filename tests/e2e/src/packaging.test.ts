@@ -19,6 +19,7 @@ const PUBLISHED: ReadonlyArray<readonly [string, string]> = [
   ["@nokv/pd-adapter", "packages/pd-adapter"],
   ["@nokv/nokv-config", "packages/nokv-config"],
   ["@nokv/pd-cli", "apps/pd-cli"],
+  ["@nokv/pd-dashboard", "packages/pd-dashboard"],
 ];
 
 const dest = await mkdtemp(join(tmpdir(), "pd-pack-"));

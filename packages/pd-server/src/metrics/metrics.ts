@@ -244,6 +244,9 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
   const rejected = new Map<string, { inc(): void }>();
   const appendFailures = storageFailures.labels("append");
   const stateFailures = storageFailures.labels("state");
+  // Exported at 0 from the start: a query or alert on failures sees a series before the first one.
+  appendFailures.inc(0);
+  stateFailures.inc(0);
 
   return {
     registry,

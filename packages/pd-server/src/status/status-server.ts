@@ -13,6 +13,7 @@ import {
   stringifyJson as stringify,
 } from "@nokv/pd-model";
 import type { Logger } from "pino";
+import { createDashboardApi, DashboardHttpError, type DashboardDeps, serveDashboardFile } from "../dashboard/dashboard-http.js";
 import type { PdMetrics } from "../metrics/metrics.js";
 import type { RequestLimits } from "../service/limits.js";
 import type { PdTlsOptions } from "../tls/tls.js";
@@ -30,6 +31,8 @@ export interface StatusServerDeps {
   /** True while the server is stopping (health turns `NOT_SERVING`). */
   readonly stopping: () => boolean;
   readonly tls?: PdTlsOptions | undefined;
+  /** The status page (`/dashboard/`, `/` redirects there) and its endpoints; absent: neither is served. */
+  readonly dashboard?: DashboardDeps | undefined;
 }
 
 /** A running status server. */
@@ -72,9 +75,22 @@ function send(res: ServerResponse, status: number, body: string, contentType = "
  * input, 404 for an unknown store, region or path, 503 (with `leader`) on a
  * member that is not the leader. With TLS options it serves HTTPS, and with
  * a CA it requires client certificates (and checks their CN when a list is given).
+ * With `dashboard`, it also serves the status page at `/dashboard/` and the
+ * page's read-only endpoints (`dashboard/summary`, `dashboard/regions`,
+ * `dashboard/region-changes`, `leader-transfers`), behind the same TLS and CN check.
  */
 export async function startStatusServer(addr: { host: string; port: number }, deps: StatusServerDeps): Promise<StatusServer> {
   const { leadership, metrics, limits, log, tls } = deps;
+  // Whether this server routes `/pd/api/v1/operators` (the scheduling work of
+  // issue 14): asked once, of the router itself, so that the page learns it
+  // from its summary and never probes a path that may not exist.
+  let operatorsApi: Promise<boolean> | undefined;
+  const hasOperatorsApi = () =>
+    (operatorsApi ??= route(new URL(`${API}/operators`, "http://status")).then(
+      () => true,
+      (err: unknown) => !(err instanceof HttpError && err.status === 404 && err.message.startsWith("no such path")),
+    ));
+  const dashboardApi = deps.dashboard === undefined ? undefined : createDashboardApi(deps.dashboard, { hasOperatorsApi });
 
   function cluster(): Cluster {
     try {
@@ -146,6 +162,8 @@ export async function startStatusServer(addr: { host: string; port: number }, de
       if (r === undefined) throw new HttpError(404, `no region holds key ${keyToTikvHex(key) || '""'}`);
       return { status: 200, body: regionToTikvJson(r) };
     }
+    const page = dashboardApi?.(rest, q, cluster);
+    if (page !== undefined) return { status: 200, body: await page };
     throw new HttpError(404, `no such path ${path}`);
   }
 
@@ -171,6 +189,15 @@ export async function startStatusServer(addr: { host: string; port: number }, de
       send(res, 400, stringify({ error: "malformed URL" }));
       return;
     }
+    const dashboard = deps.dashboard;
+    if (dashboard !== undefined && (url.pathname === "/" || url.pathname === "/dashboard" || url.pathname.startsWith("/dashboard/"))) {
+      serveDashboardFile(req, res, url.pathname, dashboard.assets).catch((err: unknown) => {
+        log.error({ err, path: url.pathname }, "status page request failed");
+        if (!res.headersSent) send(res, 500, stringify({ error: "internal error" }));
+        else res.destroy();
+      });
+      return;
+    }
     route(url).then(
       (out) => {
         if ("text" in out) send(res, 200, out.text, out.contentType);
@@ -179,6 +206,10 @@ export async function startStatusServer(addr: { host: string; port: number }, de
       (err: unknown) => {
         if (err instanceof HttpError) {
           send(res, err.status, stringify({ error: err.message, ...err.extra }));
+          return;
+        }
+        if (err instanceof DashboardHttpError) {
+          send(res, err.status, stringify({ error: err.message }));
           return;
         }
         log.error({ err, path: url.pathname }, "status request failed");
