@@ -152,10 +152,11 @@ describe("leader election", () => {
 });
 
 describe("leader election when etcd goes away", () => {
-  it("stops being leader within the lease TTL and is re-elected when etcd is back", async () => {
+  it("stops serving within the lease TTL, keeps its term while etcd is away, and serves again once a keepalive is answered", async () => {
     const etcd = await startEtcdCluster({ members: 1 });
     const id = freshId();
-    const deposed: Array<{ reason: string; at: number }> = [];
+    const deposed: string[] = [];
+    const lapses: string[] = [];
     let electedCount = 0;
     const e = await createLeaderElection({ endpoints: etcd.endpoints, clusterId: id, requestTimeoutMs: 1000 });
     const store = await openEtcdStore({ endpoints: etcd.endpoints, clusterId: id, leaderGuard: e, requestTimeoutMs: 1000 });
@@ -164,7 +165,8 @@ describe("leader election when etcd goes away", () => {
         name: "pd-a",
         advertiseAddr: "pd-a.test:2379",
         onElected: () => electedCount++,
-        onDeposed: (reason) => deposed.push({ reason, at: Date.now() }),
+        onDeposed: (reason) => deposed.push(reason),
+        onLeaseLapse: (state) => lapses.push(state),
       });
       await waitUntil("elected", () => e.isLeader);
       await store.load();
@@ -182,13 +184,18 @@ describe("leader election when etcd goes away", () => {
       }, { intervalMs: 10 });
       expect(e.isLeader).toBe(false);
       console.log(`[election] leader stops serving ${(firstFalseAt ?? Date.now()) - killedAt} ms after etcd died (TTL 2 s)`);
-      await waitUntil("onDeposed", () => deposed.length > 0, { timeoutMs: 1000 });
-      expect(deposed[0]!.reason).toMatch(/not renewed within 2 s/);
+      await waitUntil("the lapse to be reported", () => lapses.includes("lapsed"), { timeoutMs: 1000 });
+      // A lapse is not the end of the term: etcd has not said the lease is gone.
+      expect(deposed).toEqual([]);
       await expect(store.appendRegionEdits([{ kind: "delete", regionId: 1n }])).rejects.toMatchObject({ code: "NOT_LEADER" });
 
+      // etcd keeps (and extends) leases across its own restart: the first
+      // answered keepalive proves the lease never ran out, and the same
+      // term serves again without an election.
       await etcd.restart(0);
-      await waitUntil("re-elected", () => e.isLeader && electedCount === 2, { timeoutMs: 15_000 });
-      await store.load();
+      await waitUntil("serving again", () => e.isLeader, { timeoutMs: 15_000 });
+      expect(lapses).toEqual(["lapsed", "renewed"]);
+      expect(electedCount).toBe(1);
       await store.appendRegionEdits([{ kind: "put", region: testRegion(2n, "b", "c") }]);
       expect((await store.load()).regions).toHaveLength(2);
     } finally {

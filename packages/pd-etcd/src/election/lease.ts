@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Etcd3, IDuplexStream, ILeaseKeepAliveRequest, ILeaseKeepAliveResponse } from "etcd3";
-import { callOptions } from "../connection/etcd-connection.js";
+import { attemptTimeoutOf, etcdRequest, reportSilent } from "../connection/etcd-connection.js";
 import { FailureStreak } from "./failure-streak.js";
 
 const KEEPALIVE_RECONNECT_MS = 100;
@@ -11,8 +11,23 @@ const nowMs = () => performance.now();
 /** Reports a background failure (it is retried): what failed, and why. */
 export type ReportFailure = (what: string, err: unknown) => void;
 
+/** What the keepalive loop tells its owner. */
+export interface KeepAliveListener {
+  /** etcd answered that the lease is gone (expired or revoked): nothing can renew it. Keepalives have stopped. */
+  readonly onGone: (reason: string) => void;
+  /**
+   * The deadline passed without a renewal: the lease may have run out in
+   * etcd, so {@link LeaderLease.isAlive} is false. Keepalives go on; when
+   * one is answered with a TTL the lease never ran out (a lease cannot come
+   * back), and {@link onRenewed} follows.
+   */
+  readonly onLapse?: () => void;
+  /** A keepalive was answered after a lapse, `lapsedMs` after it began: the lease is surely alive again. */
+  readonly onRenewed?: (lapsedMs: number) => void;
+}
+
 /**
- * One leader lease in etcd, as tikv/pd's `pkg/election/lease.go` keeps it:
+ * One lease in etcd, as tikv/pd's `pkg/election/lease.go` keeps it:
  * granted, kept alive, and known to be alive until a deadline on the
  * monotonic clock.
  *
@@ -23,6 +38,12 @@ export type ReportFailure = (what: string, err: unknown) => void;
  * request left: the deadline is never later than etcd's own expiry. Past it,
  * {@link isAlive} is false at once, whether or not the keepalive loop has
  * noticed yet.
+ *
+ * Keepalives never stay with a member that hangs: a keepalive not answered
+ * within the client's attempt timeout (a third of the lease at most, see the
+ * elected member) marks the stream's member silent, and the next keepalive
+ * goes at once, on a new stream, to a member that answers — as tikv/pd
+ * sends each `KeepAliveOnce` with its own timeout.
  */
 export class LeaderLease {
   /** The lease id, decimal. */
@@ -57,61 +78,75 @@ export class LeaderLease {
   }
 
   /**
-   * Renews the lease every `ttlSec / 3` on one keepalive stream (reopened
-   * when it breaks) until {@link stop}. `onExpired` is called once, with the
-   * reason, when the deadline passes without a renewal or etcd answers that
-   * the lease is gone; keepalives stop then.
+   * Renews the lease every `ttlSec / 3` until {@link stop}, switching
+   * members when one does not answer within the client's attempt timeout
+   * (at most a third of the TTL). See {@link KeepAliveListener} for what it
+   * reports; only {@link KeepAliveListener.onGone} stops it.
    */
-  keepAlive(onExpired: (reason: string) => void): void {
+  keepAlive(listener: KeepAliveListener): void {
+    const intervalMs = (this.ttlSec * 1000) / 3;
+    const answerMs = Math.min(attemptTimeoutOf(this.#client), intervalMs);
     let stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
+    let opening = false;
     let sentAt: number[] = [];
-    let watchdog: NodeJS.Timeout | undefined;
+    let lastSentAt = Number.NEGATIVE_INFINITY;
+    let lapsedAt: number | undefined;
     let reconnect: NodeJS.Timeout | undefined;
     const streak = new FailureStreak();
-    const expire = (reason: string) => {
+    const gone = (reason: string) => {
       if (this.#stopped) return;
       this.stop();
-      onExpired(reason);
+      listener.onGone(reason);
     };
 
-    const armWatchdog = () => {
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        if (nowMs() >= this.#deadlineMs) expire(`the lease was not renewed within ${this.ttlSec} s`);
-        else armWatchdog();
-      }, Math.max(0, this.#deadlineMs - nowMs()) + 1);
+    const drop = (s: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>) => {
+      if (stream !== s) return;
+      stream = undefined;
+      // Answers of a dropped stream never arrive: their send times go with it.
+      sentAt = [];
+      s.on("error", () => undefined);
+      s.cancel();
     };
     const send = () => {
-      if (stream === undefined) return;
-      sentAt.push(nowMs());
+      if (this.#stopped) return;
+      if (stream === undefined) {
+        void open();
+        return;
+      }
+      lastSentAt = nowMs();
+      sentAt.push(lastSentAt);
       stream.write({ ID: this.id });
     };
     const open = async () => {
+      if (opening || this.#stopped) return;
+      opening = true;
+      clearTimeout(reconnect);
       reconnect = undefined;
       let s: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
       try {
         s = await this.#client.leaseClient.leaseKeepAlive();
       } catch (err) {
+        opening = false;
         if (!this.#stopped) {
           if (streak.failed()) this.#report("cannot open the keepalive stream", err);
-          reconnect = setTimeout(() => void open(), KEEPALIVE_RECONNECT_MS);
+          reconnect = setTimeout(send, KEEPALIVE_RECONNECT_MS);
         }
         return;
       }
+      opening = false;
       if (this.#stopped) {
+        s.on("error", () => undefined);
         s.cancel();
         return;
       }
       stream = s;
-      // Answers of a broken stream never arrive: their send times go with it.
       sentAt = [];
       const broken = (err?: Error) => {
         if (stream !== s) return;
-        stream = undefined;
-        s.cancel();
+        drop(s);
         if (this.#stopped) return;
         if (err !== undefined && streak.failed()) this.#report("keepalive stream failed", err);
-        reconnect = setTimeout(() => void open(), KEEPALIVE_RECONNECT_MS);
+        reconnect = setTimeout(send, KEEPALIVE_RECONNECT_MS);
       };
       s.on("data", (res: ILeaseKeepAliveResponse) => {
         if (stream !== s) return;
@@ -119,28 +154,51 @@ export class LeaderLease {
         if (sent === undefined) return;
         const ttl = Number.parseInt(res.TTL, 10);
         if (!(ttl > 0)) {
-          expire("etcd reports the lease expired");
+          gone("etcd reports the lease expired");
           return;
         }
         streak.succeeded();
         if (sent + ttl * 1000 > this.#deadlineMs) this.#deadlineMs = sent + ttl * 1000;
+        if (lapsedAt !== undefined && this.isAlive()) {
+          const lapsedMs = nowMs() - lapsedAt;
+          lapsedAt = undefined;
+          listener.onRenewed?.(lapsedMs);
+        }
       });
       s.on("error", (err: Error) => broken(err));
       s.on("end", () => broken());
       send();
     };
 
-    const ticker = setInterval(send, (this.ttlSec * 1000) / 3);
+    // One timer does it all, on the monotonic clock: a keepalive every third
+    // of the TTL, a new stream (elsewhere) when the oldest keepalive on this
+    // one went unanswered for `answerMs`, and the lapse report.
+    const check = () => {
+      if (this.#stopped) return;
+      const now = nowMs();
+      const oldest = sentAt[0];
+      const s = stream;
+      if (s !== undefined && oldest !== undefined && now - oldest >= answerMs) {
+        reportSilent(this.#client, s);
+        if (streak.failed()) this.#report(`keepalive not answered within ${Math.round(answerMs)} ms; trying another etcd member`, undefined);
+        drop(s);
+        send();
+      } else if (now - lastSentAt >= intervalMs) {
+        send();
+      }
+      if (lapsedAt === undefined && now >= this.#deadlineMs) {
+        lapsedAt = this.#deadlineMs;
+        listener.onLapse?.();
+      }
+    };
+    const ticker = setInterval(check, Math.max(10, Math.min(intervalMs, answerMs) / 4));
     this.#stopKeepAlive = () => {
       clearInterval(ticker);
-      clearTimeout(watchdog);
       clearTimeout(reconnect);
       const s = stream;
-      stream = undefined;
-      s?.cancel();
+      if (s !== undefined) drop(s);
     };
-    armWatchdog();
-    void open();
+    send();
   }
 
   /** Stops keeping the lease alive (it then runs out in etcd by itself). Idempotent. */
@@ -158,7 +216,7 @@ export class LeaderLease {
   async revoke(): Promise<void> {
     this.stop();
     try {
-      await this.#client.leaseClient.leaseRevoke({ ID: this.id }, callOptions(this.#timeoutMs));
+      await etcdRequest(this.#client, this.#timeoutMs, (o) => this.#client.leaseClient.leaseRevoke({ ID: this.id }, o));
     } catch (err) {
       if (!/lease not found/i.test((err as Error)?.message ?? "")) this.#report(`cannot revoke lease ${this.id}`, err);
     }
@@ -167,13 +225,16 @@ export class LeaderLease {
 
 /**
  * Grants a lease of `ttlSec` seconds. Its deadline starts at the moment the
- * request was sent, so it is never later than etcd's own expiry.
+ * (answered) request was sent, so it is never later than etcd's own expiry.
  *
  * @throws the etcd client's error when etcd does not answer.
  */
 export async function grantLease(client: Etcd3, ttlSec: number, timeoutMs: number, report: ReportFailure): Promise<LeaderLease> {
-  const sentAt = nowMs();
-  const grant = await client.leaseClient.leaseGrant({ TTL: ttlSec }, callOptions(timeoutMs));
+  let sentAt = nowMs();
+  const grant = await etcdRequest(client, timeoutMs, (o) => {
+    sentAt = nowMs();
+    return client.leaseClient.leaseGrant({ TTL: ttlSec }, o);
+  });
   const granted = Number.parseInt(grant.TTL, 10);
   return new LeaderLease({ client, id: grant.ID, ttlSec: granted, deadlineMs: sentAt + granted * 1000, timeoutMs, report });
 }

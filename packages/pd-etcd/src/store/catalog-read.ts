@@ -1,0 +1,130 @@
+import type { RegionEdit } from "@nokv/pd-core";
+import type { Region } from "@nokv/pd-model";
+import { decodeEdits, storageError } from "@nokv/pd-storage";
+import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from "etcd3";
+import { etcdRequest } from "../connection/etcd-connection.js";
+import { getOp, rangeResult, txn } from "../connection/txn.js";
+import { type ClusterKeys, prefixRangeEnd } from "../keys/key-layout.js";
+import { decodeRegionValue } from "./region-values.js";
+
+/** What reading the catalog needs: the client, the keys, a time budget per request. */
+export interface ReadContext {
+  readonly client: Etcd3;
+  readonly keys: ClusterKeys;
+  /** Time budget of one request (all its attempts), in ms. */
+  readonly timeoutMs: number;
+  /** For error messages. */
+  readonly description: string;
+}
+
+/**
+ * The keys beside the regions, read together at one revision: whose term it
+ * is, the allocator ceilings, the head of the catalog chain and a pending
+ * batch. `commitRevision` is the mod revision of `catalog/commit` ("0":
+ * absent): every catalog change moves it, so two reads that see the same one
+ * see the same catalog.
+ */
+export interface CatalogHead {
+  /** The etcd revision the read saw. */
+  readonly revision: bigint;
+  readonly leaderKv: IKeyValue | undefined;
+  readonly allocKv: IKeyValue | undefined;
+  readonly commitKv: IKeyValue | undefined;
+  readonly pendingKv: IKeyValue | undefined;
+  /** Mod revision of `catalog/commit` at {@link revision}, 0 when absent. */
+  readonly commitRevision: bigint;
+  /** The batch in `catalog/pending`, decoded; undefined when there is none. */
+  readonly pending: RegionEdit[] | undefined;
+}
+
+/** The whole catalog at one revision: its head, and every region with a pending batch applied on top. */
+export interface CatalogRead {
+  readonly head: CatalogHead;
+  readonly regions: Map<bigint, Region>;
+}
+
+/**
+ * Reads the head of the catalog (one linearizable read-only transaction).
+ *
+ * @throws PdError `STORAGE` when etcd fails or `catalog/pending` is malformed.
+ */
+export async function readHead(ctx: ReadContext): Promise<CatalogHead> {
+  const { res } = await readHeadWith(ctx, undefined);
+  return headOf(ctx, res);
+}
+
+/**
+ * Reads every region, a pending batch on top, and the head, all at one etcd
+ * revision (region keys paged, `pageSize` per request).
+ *
+ * @throws PdError `STORAGE` naming the key of a malformed value, or when etcd fails.
+ */
+export async function readCatalog(ctx: ReadContext, pageSize: number): Promise<CatalogRead> {
+  const { client, keys: k, timeoutMs, description } = ctx;
+  const prefix = Buffer.from(k.regionPrefix);
+  const rangeEnd = prefixRangeEnd(prefix);
+  const { res: first } = await readHeadWith(ctx, { key: prefix, rangeEnd, limit: pageSize });
+  const head = headOf(ctx, first);
+  const revision = first.header.revision;
+  const regions = new Map<bigint, Region>();
+  let page: IRangeResponse | undefined = first.responses[4]?.response_range;
+  while (page !== undefined) {
+    for (const kv of page.kvs) {
+      const region = decodeRegionValue(k, kv);
+      regions.set(region.id, region);
+    }
+    const last = page.kvs.at(-1);
+    if (!page.more || last === undefined) break;
+    const from = Buffer.concat([last.key, Buffer.of(0)]);
+    try {
+      page = await etcdRequest(client, timeoutMs, (o) => client.kv.range({ key: from, range_end: rangeEnd, limit: pageSize, revision }, o));
+    } catch (err) {
+      throw storageError(`${description}: load failed reading ${k.regionPrefix} at revision ${revision}`, err);
+    }
+  }
+  for (const e of head.pending ?? []) {
+    if (e.kind === "put") regions.set(e.region.id, e.region);
+    else regions.delete(e.regionId);
+  }
+  return { head, regions };
+}
+
+async function readHeadWith(
+  ctx: ReadContext,
+  firstPage: { key: Buffer; rangeEnd: Buffer; limit: number } | undefined,
+): Promise<{ res: ITxnResponse }> {
+  const { client, keys: k, timeoutMs, description } = ctx;
+  try {
+    const res = await txn(
+      client,
+      {
+        compare: [],
+        success: [
+          getOp(k.leader),
+          getOp(k.alloc),
+          getOp(k.catalogCommit),
+          getOp(k.catalogPending),
+          ...(firstPage === undefined ? [] : [{ request_range: { key: firstPage.key, range_end: firstPage.rangeEnd, limit: firstPage.limit } }]),
+        ],
+      },
+      timeoutMs,
+    );
+    return { res };
+  } catch (err) {
+    throw storageError(`${description}: load failed`, err);
+  }
+}
+
+function headOf(ctx: ReadContext, res: ITxnResponse): CatalogHead {
+  const commitKv = rangeResult(res, 2);
+  const pendingKv = rangeResult(res, 3);
+  return {
+    revision: BigInt(res.header.revision),
+    leaderKv: rangeResult(res, 0),
+    allocKv: rangeResult(res, 1),
+    commitKv,
+    pendingKv,
+    commitRevision: BigInt(commitKv?.mod_revision ?? "0"),
+    pending: pendingKv === undefined ? undefined : decodeEdits(pendingKv.value, `etcd key ${ctx.keys.catalogPending}`),
+  };
+}
