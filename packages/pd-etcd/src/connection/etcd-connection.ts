@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { PdError } from "@nokv/pd-core";
-import { Etcd3, type IOptions, isRecoverableError } from "etcd3";
+import { Etcd3, GRPCResourceExhastedError, type IOptions, isRecoverableError } from "etcd3";
 import { EndpointHealth } from "./endpoint-health.js";
 
 /** gRPC call options as the etcd client takes them. */
@@ -136,7 +136,9 @@ export async function etcdRequest<T>(client: Etcd3, budgetMs: number, call: (opt
       return await call(callOptions(thisAttempt));
     } catch (err) {
       const after = deadline - performance.now();
-      if (!(err instanceof Error) || !isRecoverableError(err) || after < MIN_ATTEMPT_MS + RETRY_PAUSE_MS) throw err;
+      // Resource exhaustion (a request above etcd's size limit) would fail again anywhere.
+      const retryable = err instanceof Error && isRecoverableError(err) && !(err instanceof GRPCResourceExhastedError);
+      if (!retryable || after < MIN_ATTEMPT_MS + RETRY_PAUSE_MS) throw err;
       await sleep(RETRY_PAUSE_MS);
     }
   }

@@ -107,7 +107,7 @@ export class ElectedMember implements Leadership {
       keys,
       timeoutMs: init.timeoutMs,
       description: `etcd ${init.options.endpoints.join(",")} ${keys.prefix} (warm catalog)`,
-      pageSize: 512,
+      pageSize: 2048,
       report: (what, err) => this.#log.warn({ ...(err !== undefined && { err: errorText(err) }) }, what),
       onLoaded: (info) => {
         this.#log.info({ regions: info.regions, revision: info.revision.toString(), loadMs: info.loadMs, reason: info.reason }, "catalog loaded; following etcd");

@@ -1,5 +1,5 @@
 import type { RegionEdit } from "@nokv/pd-core";
-import type { Region } from "@nokv/pd-model";
+import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { decodeEdits, storageError } from "@nokv/pd-storage";
 import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from "etcd3";
 import { etcdRequest } from "../connection/etcd-connection.js";
@@ -55,32 +55,56 @@ export async function readHead(ctx: ReadContext): Promise<CatalogHead> {
 
 /**
  * Reads every region, a pending batch on top, and the head, all at one etcd
- * revision (region keys paged, `pageSize` per request).
+ * revision.
+ *
+ * Region keys are read in windows of region ids (20-digit keys sort by id),
+ * sized to hold about `pageSize` regions each. etcd 3.4 collects every
+ * revision of a range in its index before it applies a limit, so paging an
+ * open-ended range costs O(n) per page — O(n²) for the catalog, minutes at
+ * a million regions. A bounded window costs what it holds. The head
+ * transaction counts the region keys at the same revision, which says when
+ * the windows have seen them all, however sparse the ids.
  *
  * @throws PdError `STORAGE` naming the key of a malformed value, or when etcd fails.
  */
 export async function readCatalog(ctx: ReadContext, pageSize: number): Promise<CatalogRead> {
   const { client, keys: k, timeoutMs, description } = ctx;
   const prefix = Buffer.from(k.regionPrefix);
-  const rangeEnd = prefixRangeEnd(prefix);
-  const { res: first } = await readHeadWith(ctx, { key: prefix, rangeEnd, limit: pageSize });
+  const prefixEnd = prefixRangeEnd(prefix);
+  const { res: first } = await readHeadWith(ctx, { key: prefix, rangeEnd: prefixEnd });
   const head = headOf(ctx, first);
   const revision = first.header.revision;
+  const total = Number(first.responses[4]?.response_range?.count ?? "0");
   const regions = new Map<bigint, Region>();
-  let page: IRangeResponse | undefined = first.responses[4]?.response_range;
-  while (page !== undefined) {
-    for (const kv of page.kvs) {
-      const region = decodeRegionValue(k, kv);
-      regions.set(region.id, region);
+  const target = BigInt(pageSize);
+  let lo = 0n;
+  let width = target;
+  while (regions.size < total && lo <= MAX_UINT64) {
+    const hi = lo + width;
+    const end = hi > MAX_UINT64 ? prefixEnd : Buffer.from(k.region(hi));
+    let from = Buffer.from(k.region(lo));
+    let got = 0;
+    for (;;) {
+      let page: IRangeResponse;
+      try {
+        const key = from;
+        page = await etcdRequest(client, timeoutMs, (o) => client.kv.range({ key, range_end: end, limit: pageSize * 4, revision }, o));
+      } catch (err) {
+        throw storageError(`${description}: load failed reading ${k.regionPrefix} at revision ${revision}`, err);
+      }
+      for (const kv of page.kvs) {
+        const region = decodeRegionValue(k, kv);
+        regions.set(region.id, region);
+      }
+      got += page.kvs.length;
+      const last = page.kvs.at(-1);
+      if (!page.more || last === undefined) break;
+      from = Buffer.concat([last.key, Buffer.of(0)]);
     }
-    const last = page.kvs.at(-1);
-    if (!page.more || last === undefined) break;
-    const from = Buffer.concat([last.key, Buffer.of(0)]);
-    try {
-      page = await etcdRequest(client, timeoutMs, (o) => client.kv.range({ key: from, range_end: rangeEnd, limit: pageSize, revision }, o));
-    } catch (err) {
-      throw storageError(`${description}: load failed reading ${k.regionPrefix} at revision ${revision}`, err);
-    }
+    lo = hi;
+    // Ids are dense where PD allocated them and sparse elsewhere: follow the density.
+    if (BigInt(got) < target / 2n) width *= 2n;
+    else if (BigInt(got) > target * 2n && width > 1n) width /= 2n;
   }
   for (const e of head.pending ?? []) {
     if (e.kind === "put") regions.set(e.region.id, e.region);
@@ -91,7 +115,7 @@ export async function readCatalog(ctx: ReadContext, pageSize: number): Promise<C
 
 async function readHeadWith(
   ctx: ReadContext,
-  firstPage: { key: Buffer; rangeEnd: Buffer; limit: number } | undefined,
+  regionCount: { key: Buffer; rangeEnd: Buffer } | undefined,
 ): Promise<{ res: ITxnResponse }> {
   const { client, keys: k, timeoutMs, description } = ctx;
   try {
@@ -104,7 +128,7 @@ async function readHeadWith(
           getOp(k.alloc),
           getOp(k.catalogCommit),
           getOp(k.catalogPending),
-          ...(firstPage === undefined ? [] : [{ request_range: { key: firstPage.key, range_end: firstPage.rangeEnd, limit: firstPage.limit } }]),
+          ...(regionCount === undefined ? [] : [{ request_range: { key: regionCount.key, range_end: regionCount.rangeEnd, count_only: true } }]),
         ],
       },
       timeoutMs,

@@ -46,7 +46,7 @@ export type EtcdStoreOptions = EtcdConnectionOptions & {
   readonly maxTxnOps?: number;
   /** Budget of one transaction's keys and values, in bytes; keep it under etcd's `--max-request-bytes` (1.5 MiB by default). Default 1 MiB. */
   readonly maxTxnBytes?: number;
-  /** Region keys read per request by `load`. Default 512. */
+  /** About how many region keys `load` reads per request. Default 2048. */
   readonly loadPageSize?: number;
 };
 
@@ -299,7 +299,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const maxTxnOps = options.maxTxnOps ?? 128;
   const maxTxnBytes = options.maxTxnBytes ?? 1024 * 1024;
-  const pageSize = options.loadPageSize ?? 512;
+  const pageSize = options.loadPageSize ?? 2048;
   const positive = (name: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min) throw new PdError("INVALID_ARGUMENT", `etcd store: ${name} must be an integer >= ${min}, got ${v}`);
   };
