@@ -3,7 +3,7 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import { createPdClient, type PdClient } from "@nokv/pd-client";
 import { PDClient, type TsoResponse } from "@nokv/pd-proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EtcdCluster, startEtcdCluster } from "../../../packages/pd-etcd/src/testing/etcd-cluster.js";
+import { type EtcdCluster, startEtcdCluster } from "@nokv/pd-etcd/testing";
 import { type PdProcess, startPdProcess, waitFor } from "./harness/pd-process.js";
 
 // Distributed mode end to end: real etcd, three real pd-cli processes, real
