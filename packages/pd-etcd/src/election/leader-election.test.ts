@@ -1,7 +1,8 @@
 import { PdError } from "@nokv/pd-core";
 import { testRegion } from "@nokv/pd-storage/testing";
 import { Etcd3 } from "etcd3";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { performance } from "node:perf_hooks";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { openEtcdStore } from "../store/etcd-store.js";
 import { type EtcdCluster, startEtcdCluster } from "../testing/etcd-cluster.js";
 import { freshClusterId, useSharedEtcd } from "../testing/shared-etcd.js";
@@ -135,6 +136,32 @@ describe("leader election", () => {
     await waitUntil("pd-a deposed again", () => a.deposed.length === 2);
     expect(a.deposed[1]).toBe("the leader key was deleted");
     await waitUntil("pd-a re-elected again", () => a.elected.length === 3 && a.election.isLeader);
+  });
+
+  it("keeps its lease across wall-clock steps back and forward: lease timing is monotonic", async () => {
+    const id = freshId();
+    const [m] = [await member(id, "pd-1")];
+    campaign(m!);
+    await waitUntil("elected", () => m!.election.isLeader);
+    const realNow = Date.now.bind(Date);
+    let notLeaderSamples = 0;
+    try {
+      for (const stepMs of [-600_000, 3_600_000]) {
+        vi.spyOn(Date, "now").mockImplementation(() => realNow() + stepMs);
+        // Longer than the TTL on the real clock: every keepalive in between is timed on the monotonic one.
+        const until = performance.now() + 2500;
+        await waitUntil("a lease TTL and more to pass", () => {
+          if (!m!.election.isLeader) notLeaderSamples++;
+          return performance.now() > until;
+        }, { timeoutMs: 5000, intervalMs: 20 });
+        vi.restoreAllMocks();
+      }
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(notLeaderSamples).toBe(0);
+    expect(m!.deposed).toEqual([]);
+    expect(m!.elected).toHaveLength(1);
   });
 
   it("refuses a second campaign and bad options", async () => {

@@ -112,7 +112,7 @@ const RETRY_MS = 200;
  * {@link LeaderGuard}). Losers watch the key and try again when it is deleted
  * (resign, or the lease expiring about `leaseTtlSec` after the leader died).
  *
- * The leader keeps the lease alive every `leaseTtlSec / 3` and tracks how long
+ * The leader keeps the lease alive every `leaseTtlSec / 4` and tracks how long
  * it is surely alive (see {@link LeaderLease}). Past that point
  * {@link isLeader} is false at once, even before `onDeposed` runs, so a leader
  * cut off from etcd stops serving before another member can be elected. The

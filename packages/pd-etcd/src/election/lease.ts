@@ -4,6 +4,8 @@ import { attemptTimeoutOf, etcdRequest, reportSilent } from "../connection/etcd-
 import { FailureStreak } from "./failure-streak.js";
 
 const KEEPALIVE_RECONNECT_MS = 100;
+/** Keepalives per TTL: the more often, the younger the last answer when etcd stalls, the later a lapse. */
+const KEEPALIVES_PER_TTL = 4;
 
 /** Monotonic milliseconds: lease arithmetic must not follow wall-clock steps. */
 const nowMs = () => performance.now();
@@ -43,7 +45,9 @@ export interface KeepAliveListener {
  * within the client's attempt timeout (a third of the lease at most, see the
  * elected member) marks the stream's member silent, and the next keepalive
  * goes at once, on a new stream, to a member that answers — as tikv/pd
- * sends each `KeepAliveOnce` with its own timeout.
+ * sends each `KeepAliveOnce` with its own timeout. The silent stream stays
+ * open for a TTL: while etcd elects a new raft leader every member answers
+ * late, and a late answer still renews the lease from its send time.
  */
 export class LeaderLease {
   /** The lease id, decimal. */
@@ -78,17 +82,22 @@ export class LeaderLease {
   }
 
   /**
-   * Renews the lease every `ttlSec / 3` until {@link stop}, switching
+   * Renews the lease every `ttlSec / 4` until {@link stop}, switching
    * members when one does not answer within the client's attempt timeout
    * (at most a third of the TTL). See {@link KeepAliveListener} for what it
    * reports; only {@link KeepAliveListener.onGone} stops it.
    */
   keepAlive(listener: KeepAliveListener): void {
-    const intervalMs = (this.ttlSec * 1000) / 3;
-    const answerMs = Math.min(attemptTimeoutOf(this.#client), intervalMs);
-    let stream: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse> | undefined;
+    const intervalMs = (this.ttlSec * 1000) / KEEPALIVES_PER_TTL;
+    const answerMs = Math.min(attemptTimeoutOf(this.#client), (this.ttlSec * 1000) / 3);
+    type Stream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+    /** The stream keepalives are sent on now; undefined while (re)opening. */
+    let current: Stream | undefined;
+    /** Send times of the unanswered keepalives of every open stream (answers come in order per stream). */
+    const pending = new Map<Stream, number[]>();
+    /** When each stream stopped being current: it is kept open a while for late answers. */
+    const retiredAt = new Map<Stream, number>();
     let opening = false;
-    let sentAt: number[] = [];
     let lastSentAt = Number.NEGATIVE_INFINITY;
     let lapsedAt: number | undefined;
     let reconnect: NodeJS.Timeout | undefined;
@@ -99,30 +108,29 @@ export class LeaderLease {
       listener.onGone(reason);
     };
 
-    const drop = (s: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>) => {
-      if (stream !== s) return;
-      stream = undefined;
-      // Answers of a dropped stream never arrive: their send times go with it.
-      sentAt = [];
+    const close = (s: Stream) => {
+      if (current === s) current = undefined;
+      pending.delete(s);
+      retiredAt.delete(s);
       s.on("error", () => undefined);
       s.cancel();
     };
     const send = () => {
       if (this.#stopped) return;
-      if (stream === undefined) {
+      if (current === undefined) {
         void open();
         return;
       }
       lastSentAt = nowMs();
-      sentAt.push(lastSentAt);
-      stream.write({ ID: this.id });
+      pending.get(current)?.push(lastSentAt);
+      current.write({ ID: this.id });
     };
     const open = async () => {
       if (opening || this.#stopped) return;
       opening = true;
       clearTimeout(reconnect);
       reconnect = undefined;
-      let s: IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
+      let s: Stream;
       try {
         s = await this.#client.leaseClient.leaseKeepAlive();
       } catch (err) {
@@ -139,18 +147,18 @@ export class LeaderLease {
         s.cancel();
         return;
       }
-      stream = s;
-      sentAt = [];
+      current = s;
+      pending.set(s, []);
       const broken = (err?: Error) => {
-        if (stream !== s) return;
-        drop(s);
-        if (this.#stopped) return;
+        if (!pending.has(s)) return;
+        const wasCurrent = current === s;
+        close(s);
+        if (this.#stopped || !wasCurrent) return;
         if (err !== undefined && streak.failed()) this.#report("keepalive stream failed", err);
         reconnect = setTimeout(send, KEEPALIVE_RECONNECT_MS);
       };
       s.on("data", (res: ILeaseKeepAliveResponse) => {
-        if (stream !== s) return;
-        const sent = sentAt.shift();
+        const sent = pending.get(s)?.shift();
         if (sent === undefined) return;
         const ttl = Number.parseInt(res.TTL, 10);
         if (!(ttl > 0)) {
@@ -164,24 +172,31 @@ export class LeaderLease {
           lapsedAt = undefined;
           listener.onRenewed?.(lapsedMs);
         }
+        // A retired stream that has answered everything is done.
+        if (current !== s && pending.get(s)?.length === 0) close(s);
       });
       s.on("error", (err: Error) => broken(err));
       s.on("end", () => broken());
       send();
     };
 
-    // One timer does it all, on the monotonic clock: a keepalive every third
-    // of the TTL, a new stream (elsewhere) when the oldest keepalive on this
-    // one went unanswered for `answerMs`, and the lapse report.
+    // One timer does it all, on the monotonic clock: a keepalive every
+    // `intervalMs`; when the oldest keepalive on the current stream went
+    // unanswered for `answerMs`, its member is reported silent and the next
+    // keepalive goes at once to a new stream (elsewhere) — the old stream
+    // stays open for a while, since a member waiting for etcd to elect a
+    // raft leader answers late but does answer; and the lapse report.
     const check = () => {
       if (this.#stopped) return;
       const now = nowMs();
-      const oldest = sentAt[0];
-      const s = stream;
+      for (const [s, at] of retiredAt) if (now - at >= this.ttlSec * 1000) close(s);
+      const s = current;
+      const oldest = s === undefined ? undefined : pending.get(s)?.[0];
       if (s !== undefined && oldest !== undefined && now - oldest >= answerMs) {
         reportSilent(this.#client, s);
         if (streak.failed()) this.#report(`keepalive not answered within ${Math.round(answerMs)} ms; trying another etcd member`, undefined);
-        drop(s);
+        current = undefined;
+        retiredAt.set(s, now);
         send();
       } else if (now - lastSentAt >= intervalMs) {
         send();
@@ -195,8 +210,7 @@ export class LeaderLease {
     this.#stopKeepAlive = () => {
       clearInterval(ticker);
       clearTimeout(reconnect);
-      const s = stream;
-      if (s !== undefined) drop(s);
+      for (const s of [...pending.keys()]) close(s);
     };
     send();
   }
