@@ -115,6 +115,15 @@ describe("history checker", () => {
     expect(checkHistory(h2.ops).violations).toEqual([]);
   });
 
+  it("checks a long run's history (hundreds of thousands of operations) in one pass", () => {
+    // Found by the first long run: spreading every operation into Math.min overflowed the stack.
+    const { h, at } = clocked();
+    for (let i = 0; i < 300_000; i++) tso(h, at, i % 8, i, i + 0.5, BigInt(i + 1));
+    const r = checkHistory(h.ops);
+    expect(r.violations).toEqual([]);
+    expect(r.counts["tso ok"]).toBe(300_000);
+  });
+
   it("measures the longest stretch without a successful Tso, overall and around each nemesis step", () => {
     const { h, at } = clocked();
     for (let t = 0; t < 1000; t += 10) tso(h, at, 0, t, t + 1, BigInt(t + 1));
@@ -129,9 +138,20 @@ describe("history checker", () => {
     kill.healMs = 1200;
     tso(h, at, 0, 3500, 3600, 5000n, 1n, "pd2");
     for (let t = 3600; t < 20_000; t += 10) tso(h, at, 0, t, t + 1, BigInt(5000 + t));
+    // A second step whose stretch begins a moment before it (the last success came just before).
+    at(20_000);
+    const pause = h.nemesis("pause-leader", "pd2");
+    pause.healMs = 23_000;
+    tso(h, at, 0, 23_000, 23_100, 100_000n, 1n, "pd3");
+    for (let t = 23_100; t < 25_000; t += 10) tso(h, at, 0, t, t + 1, BigInt(100_000 + t));
     const r = checkHistory(h.ops, h.nemeses, { settleMs: 5000 });
     expect(r.violations).toEqual([]);
-    expect(r.longestTsoGapMs).toBe(2609); // 991 → 3600
-    expect(r.windows).toEqual([{ name: "kill-leader", detail: "pd1", windowMs: 2609 }]);
+    expect(r.longestTsoGapMs).toBe(3109); // 19991 → 23100
+    expect(r.windows).toEqual([
+      { name: "kill-leader", detail: "pd1", windowMs: 2609 }, // 991 → 3600
+      { name: "pause-leader", detail: "pd2", windowMs: 3109 },
+    ]);
+    // Only the Tso-only clients measure availability, when named.
+    expect(checkHistory(h.ops, h.nemeses, { availabilityClients: new Set([7]) }).longestTsoGapMs).toBeGreaterThan(20_000);
   });
 });

@@ -3,8 +3,13 @@ import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js"
 import { type AllocIDResponse, type GetRegionByKeyResponse, PDClient, type RegionHeartbeatResponse, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import type { Completion, Epoch, History, Invocation, Op } from "./history.js";
 
-/** How long one attempt on one PD may take, in ms. */
-const ATTEMPT_MS = 1000;
+/**
+ * How long one attempt on one PD may take, in ms: a write waits for etcd; a
+ * read or a Tso is answered from memory, and waiting long on a PD that hangs
+ * would measure the client, not PD.
+ */
+const WRITE_ATTEMPT_MS = 1000;
+const READ_ATTEMPT_MS = 300;
 /** How long one operation may take over all its attempts, in ms. */
 const OP_BUDGET_MS = 4000;
 
@@ -43,12 +48,13 @@ export class Router {
     { outcome: "ok"; value: T; pd: string } | { outcome: "fail"; error: string; pd: string } | { outcome: "info"; error: string }
   > {
     const deadline = performance.now() + OP_BUDGET_MS;
+    const attemptMs = isWrite ? WRITE_ATTEMPT_MS : READ_ATTEMPT_MS;
     let uncertain = false;
     let lastError = "no attempt";
     while (performance.now() < deadline) {
       const addr = this.#leader;
       const res = await new Promise<{ err: ServiceError | null; value?: T }>((resolve) =>
-        attempt(this.#clients.get(addr)!, Date.now() + Math.min(ATTEMPT_MS, Math.max(50, deadline - performance.now())), (err, value) =>
+        attempt(this.#clients.get(addr)!, Date.now() + Math.min(attemptMs, Math.max(50, deadline - performance.now())), (err, value) =>
           resolve({ err, value }),
         ),
       );
@@ -109,17 +115,27 @@ export class Workload {
   #stop = false;
   #loops: Promise<void>[] = [];
 
-  constructor(history: History, addrs: readonly string[], readonly clients: number, readonly seed = 1) {
+  /**
+   * @param clients clients issuing the mix of operations (ids 0 … clients-1)
+   * @param tsoClients clients issuing nothing but Tso (the next ids): the
+   *   measure of Tso availability, which a mixed client would distort by
+   *   waiting on a slow write
+   */
+  constructor(history: History, addrs: readonly string[], readonly clients: number, readonly tsoClients = 0, readonly seed = 1) {
     this.#history = history;
     this.#addrs = addrs;
   }
 
   start(): void {
-    for (let i = 0; i < this.clients; i++) {
+    for (let i = 0; i < this.clients + this.tsoClients; i++) {
       const router = new Router(this.#addrs);
       this.#routers.push(router);
-      this.#loops.push(this.#loop(i, router));
+      this.#loops.push(i < this.clients ? this.#loop(i, router) : this.#tsoLoop(i, router));
     }
+  }
+
+  async #tsoLoop(client: number, router: Router): Promise<void> {
+    while (!this.#stop) await this.#tso(client, router, 1n);
   }
 
   async stop(): Promise<void> {
