@@ -11,7 +11,7 @@ export interface EtcdWritesBenchOptions {
   readonly inFlight?: number;
   /** Length of one measured run, in ms. Default 5000. */
   readonly durationMs?: number;
-  /** Alternating runs of each (raw, PD, raw, PD, …). Default 3. */
+  /** Alternating runs of each (raw, PD, raw, PD, …). Default 5. */
   readonly runs?: number;
   /** PDs: one leader, the others warm followers replaying every write. Default 3. */
   readonly pds?: number;
@@ -45,7 +45,7 @@ async function measure(inFlight: number, durationMs: number, one: (i: number, n:
 export async function runEtcdWritesBench(options: EtcdWritesBenchOptions = {}): Promise<BenchResult> {
   const inFlight = options.inFlight ?? 64;
   const durationMs = options.durationMs ?? 5000;
-  const runs = options.runs ?? 3;
+  const runs = options.runs ?? 5;
   const count = options.pds ?? 3;
   const etcd = await startEtcdCluster({ members: 1 });
   const raw = new Etcd3({ hosts: [...etcd.endpoints] });

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { RegionCatalog } from "@nokv/pd-core";
 import { type Region, regionsEqual } from "@nokv/pd-model";
 import { afterEach, describe, expect, it } from "vitest";
@@ -134,6 +135,34 @@ describe("catalog mirror (a warm follower's catalog)", () => {
     lent = await mirror.lend(await readHead(ctx), 5000);
     sameCatalog(lent!.catalog, [region(1n, 0, 2, 2n), region(2n, 2, 3, 2n), region(3n, 3, 5, 4n)]);
     expect(writer.position?.revision).toBe(now.revision);
+  });
+
+  it("stops a long load between two windows when closed", async () => {
+    const { id, catalog, mirror: first } = await setup();
+    await Promise.all(Array.from({ length: 400 }, (_, i) => catalog.heartbeat({ ...region(BigInt(i + 1), 0, 1, 1n), startKey: k(`z${String(i).padStart(4, "0")}`), endKey: k(`z${String(i).padStart(4, "0")}~`) })));
+    await catalog.flush();
+    await first.close();
+    const client = createEtcdClient(shared.etcd.endpoints);
+    closers.push(() => client.close());
+    const slow = (onLoaded?: () => void) =>
+      new CatalogMirror({ client, keys: clusterKeys(id), timeoutMs: 5000, description: "slow", pageSize: 1, report: () => {}, onLoaded });
+    // A whole load, one region per request, timed.
+    const t0 = performance.now();
+    const whole = slow();
+    whole.start();
+    await waitUntil("a whole load", () => whole.warm, { timeoutMs: 30_000 });
+    const loadMs = performance.now() - t0;
+    await whole.close();
+    expect(whole.status.regions).toBe(400);
+    // Closed right after starting: it does not read the rest first.
+    let loaded = false;
+    const closing = slow(() => (loaded = true));
+    closing.start();
+    const t1 = performance.now();
+    await closing.close();
+    expect(performance.now() - t1).toBeLessThan(loadMs / 2);
+    expect(loaded).toBe(false);
+    expect(closing.status.state).toBe("closed");
   });
 
   it("gives up a catch-up it cannot finish in time, and keeps following", async () => {

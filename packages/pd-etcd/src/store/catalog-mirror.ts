@@ -246,7 +246,15 @@ export class CatalogMirror {
     const started = performance.now();
     if (this.#loads > 0) this.#o.report(`catalog mirror reloads the whole catalog: ${reason}`);
     const generation = this.#generation;
-    const { head, regions } = await readCatalog(this.#o, this.#o.pageSize);
+    // Closing (or a catalog handed back meanwhile) stops a long load between two windows.
+    let read;
+    try {
+      read = await readCatalog(this.#o, this.#o.pageSize, () => generation !== this.#generation);
+    } catch (err) {
+      if (generation !== this.#generation) return;
+      throw err;
+    }
+    const { head, regions } = read;
     if (generation !== this.#generation || this.#state === "closed" || this.#state === "lent") return;
     const catalog = new RegionCatalog({ log: FOLLOWER_LOG });
     catalog.restore(regions.values());

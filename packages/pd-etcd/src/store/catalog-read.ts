@@ -1,4 +1,4 @@
-import type { RegionEdit } from "@nokv/pd-core";
+import { PdError, type RegionEdit } from "@nokv/pd-core";
 import { MAX_UINT64, type Region } from "@nokv/pd-model";
 import { decodeEdits, storageError } from "@nokv/pd-storage";
 import type { Etcd3, IKeyValue, IRangeResponse, ITxnResponse } from "etcd3";
@@ -65,9 +65,10 @@ export async function readHead(ctx: ReadContext): Promise<CatalogHead> {
  * transaction counts the region keys at the same revision, which says when
  * the windows have seen them all, however sparse the ids.
  *
- * @throws PdError `STORAGE` naming the key of a malformed value, or when etcd fails.
+ * @throws PdError `STORAGE` naming the key of a malformed value, or when etcd
+ *   fails; `UNAVAILABLE` when `cancelled()` turned true between two windows.
  */
-export async function readCatalog(ctx: ReadContext, pageSize: number): Promise<CatalogRead> {
+export async function readCatalog(ctx: ReadContext, pageSize: number, cancelled: () => boolean = () => false): Promise<CatalogRead> {
   const { client, keys: k, timeoutMs, description } = ctx;
   const prefix = Buffer.from(k.regionPrefix);
   const prefixEnd = prefixRangeEnd(prefix);
@@ -80,6 +81,7 @@ export async function readCatalog(ctx: ReadContext, pageSize: number): Promise<C
   let lo = 0n;
   let width = target;
   while (regions.size < total && lo <= MAX_UINT64) {
+    if (cancelled()) throw new PdError("UNAVAILABLE", `${description}: load cancelled`);
     const hi = lo + width;
     const end = hi > MAX_UINT64 ? prefixEnd : Buffer.from(k.region(hi));
     let from = Buffer.from(k.region(lo));
