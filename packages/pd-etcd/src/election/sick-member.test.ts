@@ -39,7 +39,7 @@ describe("one hung etcd member of three", () => {
       const deposed: string[] = [];
       e.campaign({ name: "pd-a", advertiseAddr: "pd-a.test:2379", leaseTtlSec: 2, onDeposed: (r) => deposed.push(r) });
       await waitUntil("elected", () => e.isLeader);
-      const term = e.term!.createRevision;
+      let term = e.term!.createRevision;
       const key = Buffer.from(`/nokv/pd/${id}/probe`);
       const report: string[] = [];
       for (let paused = 0; paused < 3; paused++) {
@@ -66,6 +66,10 @@ describe("one hung etcd member of three", () => {
           }
         })();
 
+        const status = await etcdRequest(client, 5000, (o) => client.maintenance.status(o));
+        const members = await etcdRequest(client, 5000, (o) => client.cluster.memberList({}, o));
+        const raftLeader = members.members.find((m) => m.ID === status.leader)?.name;
+        const deposedBefore = deposed.length;
         etcd.pause(paused);
         const t0 = performance.now();
         let notLeaderSince: number | undefined;
@@ -92,13 +96,24 @@ describe("one hung etcd member of three", () => {
         etcd.resume(paused);
         await watching;
         await waitUntil("the member to be healthy again", () => healthy(etcd.endpoints[paused]!), { timeoutMs: 10_000 });
-        report.push(`member ${paused}: not leader for ${Math.round(longestNotLeaderMs)} ms at most, slowest put ${Math.round(slowestPutMs)} ms, silent watch ends ${silentEnds}`);
+        const wasRaftLeader = raftLeader === etcd.names[paused];
+        report.push(
+          `member ${paused}${wasRaftLeader ? " (raft leader)" : ""}: not leader for ${Math.round(longestNotLeaderMs)} ms at most, ` +
+            `slowest put ${Math.round(slowestPutMs)} ms, silent watch ends ${silentEnds}`,
+        );
         // Sanity bounds; the printed numbers are the measurement.
         expect(slowestPutMs).toBeLessThan(5000);
-        // The term survives every pause (a lapse while etcd elects a new raft leader is renewed).
-        await waitUntil("the leader to serve again", () => e.isLeader, { timeoutMs: 10_000 });
-        expect(deposed).toEqual([]);
-        expect(e.term?.createRevision).toBe(term);
+        await waitUntil("the member to lead again", () => e.isLeader, { timeoutMs: 10_000 });
+        if (!wasRaftLeader) {
+          // The term survives the pause of a follower member: nothing in etcd stalls for long.
+          expect(deposed.slice(deposedBefore)).toEqual([]);
+          expect(e.term?.createRevision).toBe(term);
+        } else {
+          // etcd 3.4 (before etcd-io/etcd#16822): a raft leader resuming from a pause may revoke
+          // leases it believes expired; the term may end ("the leader key was deleted"), and the
+          // member, the only candidate, wins the next one.
+          term = e.term!.createRevision;
+        }
       }
       console.log(`[one etcd member of three paused 3 s each, lease 2 s, attempt 600 ms]\n  ${report.join("\n  ")}`);
     } finally {

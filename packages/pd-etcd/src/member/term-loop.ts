@@ -244,7 +244,13 @@ export class TermLoop {
       this.#o.onRoleChange?.("leader");
     } catch (err) {
       this.#o.log.error({ err: errorText(err), term: term.createRevision }, "elected but could not load state; resigning");
-      if (lent !== undefined) this.#o.warmCatalog?.reclaim(lent.catalog, lent);
+      if (lent !== undefined) {
+        try {
+          this.#o.warmCatalog?.reclaim(lent.catalog, lent);
+        } catch (reclaimErr) {
+          this.#o.log.error({ err: errorText(reclaimErr) }, "could not hand the catalog back to the warm copy");
+        }
+      }
       await store?.close().catch(() => undefined);
       // Give the term up so another member (or this one, later) can lead.
       await this.#o.election.resign().catch(() => undefined);
@@ -275,8 +281,16 @@ export class TermLoop {
     void (async () => {
       await s.cluster.flush().catch(() => undefined);
       await s.store.close().catch(() => undefined);
+      // A request that was under way may still queue a write (it fails: the
+      // store is closed); the catalog goes back once nothing is writing.
+      while (s.cluster.regions.writing) await s.cluster.flush().catch(() => undefined);
       const position = s.store.position;
-      if (position !== undefined && !this.#closed) this.#o.warmCatalog?.reclaim(s.cluster.regions, position);
+      if (position === undefined || this.#closed) return;
+      try {
+        this.#o.warmCatalog?.reclaim(s.cluster.regions, position);
+      } catch (err) {
+        this.#o.log.error({ err: errorText(err) }, "could not hand the catalog back to the warm copy");
+      }
     })();
   }
 }
