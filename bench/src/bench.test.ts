@@ -7,6 +7,8 @@ import { describe, expect, it } from "vitest";
 import { runCatalogBench } from "./catalog.js";
 import { BENCHMARKS, parseArgs } from "./cli.js";
 import { runDurabilityBench } from "./durability.js";
+import { runEtcdWritesBench } from "./etcd-writes.js";
+import { runFailoverBench } from "./failover.js";
 import { LatencyHistogram } from "./histogram.js";
 import type { BenchResult } from "./report.js";
 import { renderResult } from "./report.js";
@@ -80,6 +82,16 @@ describe("benchmarks at a tiny size", () => {
     const r = await runCatalogBench({ sizes: [20, 60], ops: 200, serverOps: 40, inFlight: 4 });
     expectWellFormed(r, 6);
     expect(r.notes.join("\n")).toContain("zero disk writes: met");
+  });
+
+  it("6. failover at catalog scale", { timeout: SLOW }, async () => {
+    const r = await runFailoverBench({ sizes: [200], kills: 1, pdsFor: () => 2 });
+    expectWellFormed(r, 1);
+    expect(r.tables[0]!.rows[0]![0]).toBe("200");
+  });
+
+  it("7. durable heartbeats in etcd mode vs raw etcd puts", { timeout: SLOW }, async () => {
+    expectWellFormed(await runEtcdWritesBench({ inFlight: 4, durationMs: 200, runs: 1, pds: 2 }), 2);
   });
 
   it("5. heartbeat storm", { timeout: SLOW }, async () => {

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [-- --quick] [--only transport,tso,durability,catalog,storm]`
+ * `pnpm bench [-- --quick] [--only transport,tso,durability,catalog,storm,failover,etcd-writes]`
  * (or `BENCH_QUICK=1`, `BENCH_ONLY=…`): runs the selected benchmarks and
  * prints one markdown section per benchmark. Full sizes are the default;
  * `--quick` runs every benchmark small, for a fast look.
@@ -7,6 +7,8 @@
 import { cpus, totalmem } from "node:os";
 import { runCatalogBench } from "./catalog.js";
 import { runDurabilityBench } from "./durability.js";
+import { runEtcdWritesBench } from "./etcd-writes.js";
+import { runFailoverBench } from "./failover.js";
 import { type BenchResult, renderResult } from "./report.js";
 import { runStormBench } from "./storm.js";
 import { runTransportBench } from "./transport.js";
@@ -21,6 +23,8 @@ export const BENCHMARKS: Record<string, Runner> = {
   durability: (quick) => runDurabilityBench(quick ? { values: 100_000, naiveCalls: 300 } : {}),
   catalog: (quick) => runCatalogBench(quick ? { sizes: [1000, 10_000, 100_000], ops: 50_000, serverOps: 2000 } : {}),
   storm: (quick) => runStormBench(quick ? { stores: 20, regionsPerStore: 50, durationMs: 1500 } : {}),
+  failover: (quick) => runFailoverBench(quick ? { sizes: [1000, 10_000], kills: 3 } : {}),
+  "etcd-writes": (quick) => runEtcdWritesBench(quick ? { durationMs: 1500, runs: 1 } : {}),
 };
 
 /** Parses the command line and environment into the benchmarks to run and the mode. */

@@ -15,6 +15,7 @@ import {
 } from "./commands/inspect.js";
 import type { PdCommandOptions } from "./config/pd-config.js";
 import { parsePositiveInt, parseUint64 } from "./flags.js";
+import { installTestClock } from "./test-clock.js";
 
 /** Where the CLI writes; replaced in tests. */
 export interface CliIo {
@@ -127,6 +128,8 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       const [{ routeGrpcLogs }, { startPd }] = await Promise.all([import("@nokv/pd-server"), import("./commands/pd.js")]);
       const log = await createLogger(opts.logLevel);
       routeGrpcLogs(log);
+      const testClock = installTestClock(process.env, io.stdout);
+      if (testClock !== undefined) log.warn({ hook: testClock }, "TEST ONLY: this process's wall clock is offset (Date.now); never set this in production");
       // Signals are caught from the very start: one that arrives while PD is
       // still starting (e.g. right after "listening on") stops it as soon as
       // it is up, instead of killing it with the default action. A second

@@ -13,7 +13,8 @@ import {
 } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { PDClient, type RegionMeta, StoreLiveness } from "@nokv/pd-proto";
-import { openLocalFileStore } from "@nokv/pd-storage";
+import { PdError } from "@nokv/pd-core";
+import { createMemoryStore, openLocalFileStore } from "@nokv/pd-storage";
 import { service as healthService } from "grpc-health-check";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
@@ -416,6 +417,40 @@ describe("structured logs", () => {
     expect(lines.find((l) => l.msg === "heartbeat rejected")).toMatchObject({ method: "RegionHeartbeat", reason: "STALE_EPOCH" });
     const warn = lines.find((l) => String(l.msg).includes("non-loopback"));
     expect(warn).toMatchObject({ level: 40 });
+  });
+});
+
+describe("failures while storage is unavailable", () => {
+  it("logs a storage failure once per method, without a stack trace, however many calls fail", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split("\n")) if (l.trim() !== "") lines.push(JSON.parse(l) as Record<string, unknown>);
+        done();
+      },
+    });
+    const inner = createMemoryStore();
+    let down = false;
+    const store = {
+      description: "flaky",
+      load: () => inner.load(),
+      appendRegionEdits: (e: Parameters<typeof inner.appendRegionEdits>[0]) => (down ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.appendRegionEdits(e)),
+      saveAllocatorState: (st: Parameters<typeof inner.saveAllocatorState>[0]) => (down ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.saveAllocatorState(st)),
+      close: async () => {},
+    };
+    const { pd } = await start({ logger: pino({ level: "info" }, sink), store, tsoWindowMs: 1 });
+    await call(pd, "tso", { count: 1n });
+    down = true;
+    // A timestamp still under the last durable ceiling is answered; the rest fail.
+    for (let failed = 0; failed < 50; ) if (await call(pd, "tso", { count: 1n }).then(() => false, () => true)) failed++;
+    for (let i = 0; i < 20; i++) await failure(hb(pd, meta(BigInt(i + 1), `k${i}`, `k${i}~`)));
+    await waitUntil("the condition", () => lines.some((l) => l.msg === "storage failure" && l.method === "RegionHeartbeat"));
+    const storage = lines.filter((l) => l.msg === "storage failure");
+    expect(storage.map((l) => l.method)).toEqual(["Tso", "RegionHeartbeat"]);
+    for (const l of storage) {
+      expect(l.err).toMatch(/request timed out/);
+      expect(JSON.stringify(l)).not.toMatch(/\bat .*\.js:\d+/); // no stack trace
+    }
   });
 });
 

@@ -12,6 +12,7 @@ import { createSoloLeadership } from "./leadership/solo-leadership.js";
 import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
 import { createPdHandlers, OpenStreams } from "./service/pd-service.js";
+import { logRepeated } from "./service/repeat-log.js";
 import { addHealthService, addReflectionService } from "./service/standard-services.js";
 import { startStatusServer, type StatusServer } from "./status/status-server.js";
 import { certificateAuthorizer, isLoopbackHost, serverCredentials } from "./tls/tls.js";
@@ -179,7 +180,8 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     const { host } = splitHostPort(addr);
     const statusHost = config.statusAddr === undefined ? undefined : splitHostPort(config.statusAddr);
     const cluster = clusterConfigOf(config);
-    const onBackgroundError = (err: unknown) => log.warn({ err }, "background allocator checkpoint failed; the next allocation retries it");
+    const onBackgroundError = (err: unknown) =>
+      logRepeated(log, "warn", "background-checkpoint", { err: err instanceof Error ? err.message : String(err) }, "background allocator checkpoint failed; the next allocation retries it");
     let metrics: PdMetrics | undefined;
     // The persistence a leadership builds its cluster on while opening (a
     // single PD's store): the one whose counters the metrics sample.

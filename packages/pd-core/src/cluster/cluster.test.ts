@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Region } from "@nokv/pd-model";
+import { RegionCatalog } from "../region/catalog.js";
 import { createCluster } from "./cluster.js";
 
 const region = (id: bigint, stores: bigint[]): Region => ({
@@ -153,6 +154,29 @@ describe("cluster ids against the catalog", () => {
     // A malformed heartbeat moves nothing.
     await expect(cluster.regionHeartbeat({ ...region(9n, [1n]), peers: [{ storeId: 0n, peerId: 9999n }] })).rejects.toThrow();
     expect((await cluster.allocId(1n)).first).toBe(505n);
+  });
+});
+
+describe("cluster on a warm catalog", () => {
+  it("serves the catalog it is given, writes through its own persistence, and starts its allocators above the snapshot's ceilings", async () => {
+    const follower = { appendRegionEdits: async () => Promise.reject(new Error("a follower does not write")), saveAllocatorState: async () => {} };
+    const catalog = new RegionCatalog({ log: follower });
+    catalog.restore([region(1n, [1n, 2n])]);
+    catalog.applyDurable([{ kind: "put", region: region(2n, [1n]) }]);
+    const appended: number[] = [];
+    const cluster = createCluster({
+      persistence: { appendRegionEdits: async (e) => void appended.push(e.length), saveAllocatorState: async () => {} },
+      snapshot: { regions: [], allocator: { idCurrent: 1000n, tsCurrent: 5000n }, catalog },
+    });
+    expect(cluster.regions).toBe(catalog);
+    expect(cluster.getRegionByKey(Uint8Array.of(2))?.id).toBe(2n);
+    expect(cluster.ids.next).toBe(1001n);
+    expect(cluster.tso.last).toBeGreaterThanOrEqual(5000n);
+    await cluster.regionHeartbeat(region(3n, [1n]));
+    expect(appended).toEqual([1]);
+    await cluster.flush();
+    // The id check covers the warm catalog too.
+    expect(() => createCluster({ persistence: follower, snapshot: { regions: [], allocator: { idCurrent: 5n, tsCurrent: 0n }, catalog } })).toThrow(/uses id/);
   });
 });
 

@@ -15,6 +15,13 @@ import { type ClusterConfig, type ClusterConfigOptions, resolveClusterConfig } f
 export interface ClusterSnapshot {
   readonly regions: readonly Region[];
   readonly allocator: AllocatorState;
+  /**
+   * A catalog that already holds the durable regions (a warm follower's,
+   * kept current by replaying another member's writes): the cluster serves
+   * it instead of building one from `regions` (then ignored), and writes
+   * through the cluster's persistence from now on. It must not be writing.
+   */
+  readonly catalog?: RegionCatalog;
 }
 
 /** The durability a cluster needs; pd-storage's `Store` provides it. */
@@ -73,8 +80,14 @@ export class Cluster {
     this.liveness = config.liveness;
     this.operators = new OperatorTracker(config.operators, monoMs);
     const restored = options.snapshot?.allocator ?? { idCurrent: 0n, tsCurrent: 0n };
-    this.regions = new RegionCatalog({ log: options.persistence, nowMs });
-    this.regions.restore(options.snapshot?.regions ?? []);
+    const warm = options.snapshot?.catalog;
+    if (warm !== undefined) {
+      warm.useLog(options.persistence);
+      this.regions = warm;
+    } else {
+      this.regions = new RegionCatalog({ log: options.persistence, nowMs });
+      this.regions.restore(options.snapshot?.regions ?? []);
+    }
     this.stores = new StoreRegistry(nowMs, monoMs);
     this.checkpoint = new Checkpointer(options.persistence, restored, options.onBackgroundError);
     this.ids = new IdAllocator({

@@ -87,7 +87,7 @@ export class RegionCatalog {
   readonly #heartbeatAtMs = new Map<bigint, number>();
   /** Ids of the regions in the index whose peers are not one per store (see {@link hasDuplicatePeers}). */
   readonly #duplicatePeers = new Set<bigint>();
-  readonly #log: RegionLog;
+  #log: RegionLog;
   readonly #maxBatch: number;
   readonly #nowMs: () => number;
   #queue: Pending[] = [];
@@ -244,6 +244,82 @@ export class RegionCatalog {
   flush(): Promise<void> {
     if (!this.#draining) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /**
+   * Applies edits that are durable already — another member wrote them and
+   * this one replays them (a warm follower) — without writing anything. The
+   * edits of one call are one atomic change (one etcd revision): every
+   * region they touch is taken out first and the puts go in after, so the
+   * order of the edits within the call does not matter and no intermediate
+   * state is ever visible. Only for a catalog that is not writing.
+   *
+   * @throws PdError `UNAVAILABLE` while a write is queued or in flight;
+   *   `STORAGE` when the result would hold overlapping or malformed regions
+   *   (the replica has diverged: rebuild it) — the catalog is unchanged then.
+   */
+  applyDurable(edits: readonly RegionEdit[]): void {
+    if (this.#draining || this.#queue.length > 0) {
+      throw new PdError("UNAVAILABLE", "region catalog: cannot replay edits while writing");
+    }
+    const touched = new Map<bigint, Region | null>();
+    for (const e of edits) {
+      if (e.kind === "put") {
+        try {
+          validateRegion(e.region);
+        } catch (err) {
+          throw new PdError("STORAGE", `replayed catalog edit: ${(err as Error).message}`, { cause: err });
+        }
+        touched.set(e.region.id, e.region);
+      } else {
+        touched.set(e.regionId, null);
+      }
+    }
+    const removed: Region[] = [];
+    for (const id of touched.keys()) {
+      const old = this.#index.get(id);
+      if (old !== undefined) {
+        removed.push(old);
+        this.#index.delete(id);
+      }
+    }
+    const added: Region[] = [];
+    for (const r of touched.values()) {
+      if (r === null) continue;
+      const clash = this.#index.overlapping(r.startKey, r.endKey)[0];
+      if (clash !== undefined) {
+        for (const a of added) this.#index.delete(a.id);
+        for (const o of removed) this.#index.put(o);
+        throw new PdError("STORAGE", `replayed catalog edit: region ${r.id} ${formatRange(r)} overlaps region ${clash.id} ${formatRange(clash)}`);
+      }
+      this.#index.put(r);
+      added.push(r);
+    }
+    for (const [id, r] of touched) {
+      if (r === null) {
+        this.#heartbeatAtMs.delete(id);
+        this.#duplicatePeers.delete(id);
+      } else if (hasDuplicatePeers(r)) this.#duplicatePeers.add(id);
+      else this.#duplicatePeers.delete(id);
+    }
+  }
+
+  /**
+   * Hands the catalog to another log: where its writes go from now on (an
+   * elected member's next term writes through that term's store).
+   *
+   * @throws PdError `UNAVAILABLE` while a write is queued or in flight.
+   */
+  useLog(log: RegionLog): void {
+    if (this.#draining || this.#queue.length > 0) {
+      throw new PdError("UNAVAILABLE", "region catalog: cannot change its log while writing");
+    }
+    this.#log = log;
+  }
+
+  /** True while a write is queued or in flight. */
+  get writing(): boolean {
+    return this.#draining || this.#queue.length > 0;
   }
 
   /** Test hook: checks the index invariants. Linear. */

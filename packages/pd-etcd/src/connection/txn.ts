@@ -8,7 +8,7 @@ import {
   type ITxnRequest,
   type ITxnResponse,
 } from "etcd3";
-import { callOptions } from "./etcd-connection.js";
+import { etcdRequest } from "./etcd-connection.js";
 
 // The pieces every PD transaction is built from. Every write PD makes is one
 // etcd transaction whose compares say which state it builds on (a term's
@@ -47,7 +47,12 @@ export function rangeResult(res: ITxnResponse, i: number): IKeyValue | undefined
   return res.responses[i]?.response_range?.kvs[0];
 }
 
-/** Runs one transaction with a deadline of `timeoutMs`. */
-export function txn(client: Etcd3, request: ITxnRequest, timeoutMs: number): Promise<ITxnResponse> {
-  return client.kv.txn(request, callOptions(timeoutMs));
+/**
+ * Runs one transaction within `budgetMs`, each attempt with its own
+ * deadline and a retry on another member (see `etcdRequest`): every
+ * transaction of PD compares the state it builds on, so an attempt that
+ * applied without an answer cannot apply twice.
+ */
+export function txn(client: Etcd3, request: ITxnRequest, budgetMs: number): Promise<ITxnResponse> {
+  return etcdRequest(client, budgetMs, (options) => client.kv.txn(request, options));
 }

@@ -6,7 +6,7 @@ import { createRevisionIs, getOp, putOp, rangeResult, txn } from "../connection/
 import { clusterKeys } from "../keys/key-layout.js";
 import { FailureStreak } from "./failure-streak.js";
 import { formatLeaderValue, type LeaderFence, type LeaderGuard, type PdMember } from "./leader-guard.js";
-import { delay, LeaderWatch, rev, waitForVacancy } from "./leader-watch.js";
+import { delay, LeaderWatch, rev } from "./leader-watch.js";
 import { grantLease, type LeaderLease } from "./lease.js";
 
 /** The leader lease TTL when none is given, in seconds: etcd's minimum with default settings. */
@@ -39,6 +39,21 @@ export interface CampaignOptions {
    * member campaigns again by itself unless it resigned or closed.
    */
   readonly onDeposed?: (reason: string) => void;
+  /**
+   * Told when this leader's lease lapses (no keepalive answered before its
+   * deadline: it may have run out in etcd, so the member must not serve) and
+   * when a later keepalive is answered (it never ran out: serving resumes in
+   * the same term), with how long the lapse lasted. A lapse alone does not
+   * end the term; etcd answering that the lease is gone does.
+   */
+  readonly onLeaseLapse?: (state: "lapsed" | "renewed", lapsedMs: number) => void;
+  /**
+   * Asked before each try to win a vacant leadership: a promise to wait for
+   * first, or undefined to try at once (the default). A member that would
+   * serve slowly (its catalog is still loading) gives ready members the
+   * first chance; it still wins when none of them takes it.
+   */
+  readonly holdBack?: () => Promise<void> | undefined;
 }
 
 /** One term of this member as the leader. */
@@ -97,7 +112,7 @@ const RETRY_MS = 200;
  * {@link LeaderGuard}). Losers watch the key and try again when it is deleted
  * (resign, or the lease expiring about `leaseTtlSec` after the leader died).
  *
- * The leader keeps the lease alive every `leaseTtlSec / 3` and tracks how long
+ * The leader keeps the lease alive every `leaseTtlSec / 4` and tracks how long
  * it is surely alive (see {@link LeaderLease}). Past that point
  * {@link isLeader} is false at once, even before `onDeposed` runs, so a leader
  * cut off from etcd stops serving before another member can be elected. The
@@ -306,6 +321,16 @@ export class LeaderElection implements LeaderGuard {
 
   /** One attempt: win (and serve the term until it ends) or wait until the key is gone. */
   async #campaignOnce(c: Campaign): Promise<void> {
+    const hold = this.#watch.observed === undefined ? c.options.holdBack?.() : undefined;
+    if (hold !== undefined) {
+      await Promise.race([
+        hold,
+        new Promise<void>((resolve) => {
+          c.wake = resolve;
+        }),
+      ]);
+      if (c.stopped || this.#closed) return;
+    }
     const lease = await grantLease(this.#client, c.ttlSec, this.#timeoutMs, (what, err) => this.#report(what, err));
     if (c.stopped || this.#closed) {
       await lease.revoke();
@@ -328,24 +353,23 @@ export class LeaderElection implements LeaderGuard {
       await lease.revoke();
       throw err;
     }
-    if (!res.succeeded) {
+    const current = rangeResult(res, 0);
+    // An earlier attempt of this very transaction may have won without its
+    // answer arriving (the request is retried on another etcd member): the
+    // key bound to our lease is ours.
+    const wonEarlier = !res.succeeded && current !== undefined && current.lease === lease.id;
+    if (!res.succeeded && !wonEarlier) {
       await lease.revoke();
-      this.#watch.observe(rangeResult(res, 0), rev(res.header.revision));
-      await waitForVacancy(
-        this.#client,
-        this.leaderKey,
-        res.header.revision,
-        (wake) => {
-          c.wake = wake;
-        },
-        () => c.stopped || this.#closed,
-        (what, err) => this.#report(what, err),
-      );
+      this.#watch.observe(current, rev(res.header.revision));
+      if (c.stopped || this.#closed) return;
+      await this.#watch.vacancy(rev(res.header.revision), (wake) => {
+        c.wake = wake;
+      });
       return;
     }
     const info: LeaderTerm = {
       key: this.leaderKey,
-      createRevision: res.header.revision,
+      createRevision: wonEarlier ? current.create_revision : res.header.revision,
       member: c.member,
       leaseId: lease.id,
       leaseTtlSec: lease.ttlSec,
@@ -356,7 +380,14 @@ export class LeaderElection implements LeaderGuard {
       return;
     }
     this.#term = term;
-    lease.keepAlive((reason) => void this.#endTerm(term, reason, true));
+    lease.keepAlive({
+      onGone: (reason) => void this.#endTerm(term, reason, true),
+      onLapse: () => c.options.onLeaseLapse?.("lapsed", 0),
+      onRenewed: (lapsedMs) => {
+        // Renewed without the term ending: the key stayed ours all along.
+        if (this.#term === term) c.options.onLeaseLapse?.("renewed", lapsedMs);
+      },
+    });
     this.#watch.observeLeader({ member: c.member, createRevision: info.createRevision }, rev(info.createRevision));
     this.#checkTerm(); // the watch may already have seen the key go again
     if (term.over) return;

@@ -1,5 +1,6 @@
 import type { Etcd3, IKeyValue } from "etcd3";
-import { callOptions } from "../connection/etcd-connection.js";
+import { etcdRequest } from "../connection/etcd-connection.js";
+import { openWatch, type Watch } from "../connection/watch-stream.js";
 import type { ReportFailure } from "./lease.js";
 import { FailureStreak } from "./failure-streak.js";
 import { parseLeaderValue, type PdMember } from "./leader-guard.js";
@@ -32,7 +33,8 @@ export async function delay(ms: number, wake?: (resolve: () => void) => void): P
 
 /**
  * What every member knows about the leader key: read once, then followed by
- * a watch from the revision after that read, re-read and re-watched after
+ * a watch from the revision after that read (on a stream of its own that is
+ * given up when its etcd member goes silent), re-read and re-watched after
  * any failure. News older than what was already seen is ignored, so answers
  * of transactions (which also report the key) and watch events can be fed in
  * any order.
@@ -44,6 +46,7 @@ export class LeaderWatch {
   readonly #report: ReportFailure;
   readonly #onChange: () => void;
   readonly #listeners = new Set<(leader: PdMember | undefined) => void>();
+  readonly #vacancyWaiters = new Set<{ after: bigint; resolve: () => void }>();
   #observed: ObservedLeader | undefined;
   /** Revision of the newest event reflected in {@link #observed}. */
   #observedRev = -1n;
@@ -80,7 +83,7 @@ export class LeaderWatch {
 
   /** Reads the leader from etcd (a linearizable read). Throws the client's error. */
   async read(): Promise<PdMember | undefined> {
-    const res = await this.#client.kv.range({ key: Buffer.from(this.#key) }, callOptions(this.#timeoutMs));
+    const res = await etcdRequest(this.#client, this.#timeoutMs, (o) => this.#client.kv.range({ key: Buffer.from(this.#key) }, o));
     const kv = res.kvs[0];
     return kv === undefined ? undefined : parseLeaderValue(kv.value);
   }
@@ -102,6 +105,14 @@ export class LeaderWatch {
     const prev = this.#observed;
     this.#observed = next;
     this.#onChange();
+    if (next === undefined) {
+      for (const w of [...this.#vacancyWaiters]) {
+        if (revision > w.after) {
+          this.#vacancyWaiters.delete(w);
+          w.resolve();
+        }
+      }
+    }
     if (prev?.createRevision !== next?.createRevision || prev?.member?.advertiseAddr !== next?.member?.advertiseAddr) {
       for (const l of this.#listeners) {
         try {
@@ -111,6 +122,26 @@ export class LeaderWatch {
         }
       }
     }
+  }
+
+  /**
+   * Resolves once the key has been seen absent at a revision above
+   * `revision` (resigned, or its lease expired), or when woken through the
+   * function handed to `setWake`.
+   */
+  vacancy(revision: bigint, setWake: (wake: () => void) => void): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter = { after: revision, resolve };
+      setWake(() => {
+        this.#vacancyWaiters.delete(waiter);
+        resolve();
+      });
+      if (this.#observed === undefined && this.#observedRev > revision) {
+        resolve();
+        return;
+      }
+      this.#vacancyWaiters.add(waiter);
+    });
   }
 
   /**
@@ -127,20 +158,24 @@ export class LeaderWatch {
   async stop(): Promise<void> {
     this.#stop();
     await this.#loop;
+    for (const w of this.#vacancyWaiters) w.resolve();
+    this.#vacancyWaiters.clear();
   }
 
   async #follow(firstRead: (err?: unknown) => void): Promise<void> {
     let stop = false;
     let interrupt: () => void = () => {};
+    let watch: Watch | undefined;
     this.#stop = () => {
       stop = true;
+      watch?.stop();
       interrupt();
     };
     let first = true;
     const streak = new FailureStreak();
     while (!stop) {
       try {
-        const res = await this.#client.kv.range({ key: Buffer.from(this.#key) }, callOptions(this.#timeoutMs));
+        const res = await etcdRequest(this.#client, this.#timeoutMs, (o) => this.#client.kv.range({ key: Buffer.from(this.#key) }, o));
         streak.succeeded();
         this.observe(res.kvs[0], rev(res.header.revision));
         if (first) {
@@ -148,22 +183,19 @@ export class LeaderWatch {
           firstRead();
         }
         if (stop) break;
-        const watcher = await this.#client
-          .watch()
-          .key(this.#key)
-          .startRevision((rev(res.header.revision) + 1n).toString())
-          .create();
-        await new Promise<void>((resolve) => {
-          interrupt = resolve;
-          if (stop) resolve();
-          watcher.on("put", (kv) => this.observe(kv, rev(kv.mod_revision)));
-          watcher.on("delete", (kv) => this.observe(undefined, rev(kv.mod_revision)));
-          watcher.on("error", (err) => {
-            this.#report("watch failed", err);
-            resolve();
-          });
+        watch = openWatch(this.#client, {
+          key: Buffer.from(this.#key),
+          startRevision: rev(res.header.revision) + 1n,
+          onEvents: (events) => {
+            for (const e of events) this.observe(e.kind === "put" ? e.kv : undefined, rev(e.kv.mod_revision));
+          },
         });
-        await watcher.cancel().catch(() => undefined);
+        const end = await watch.ended;
+        watch = undefined;
+        // A silent member, a broken stream or a compaction: read again, then watch from there.
+        if (end.kind !== "stopped" && streak.failed()) {
+          this.#report(`watch ended (${end.kind})`, end.kind === "failed" ? end.error : undefined);
+        }
       } catch (err) {
         if (first) {
           firstRead(err);
@@ -175,39 +207,5 @@ export class LeaderWatch {
         });
       }
     }
-  }
-}
-
-/**
- * Resolves when the leader key is deleted after `revision` (resigned, or its
- * lease expired), when the watch fails (reported; the caller simply tries
- * again), or when interrupted through the function handed to `setWake`.
- */
-export async function waitForVacancy(
-  client: Etcd3,
-  key: string,
-  revision: string,
-  setWake: (wake: () => void) => void,
-  isStopped: () => boolean,
-  report: ReportFailure,
-): Promise<void> {
-  const watcher = await client
-    .watch()
-    .key(key)
-    .startRevision((rev(revision) + 1n).toString())
-    .only("delete")
-    .create();
-  try {
-    await new Promise<void>((resolve) => {
-      setWake(resolve);
-      if (isStopped()) resolve();
-      watcher.on("delete", () => resolve());
-      watcher.on("error", (err) => {
-        report("watch for a vacancy failed", err);
-        resolve();
-      });
-    });
-  } finally {
-    await watcher.cancel().catch(() => undefined);
   }
 }

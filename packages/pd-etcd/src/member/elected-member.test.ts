@@ -63,6 +63,43 @@ describe("elected member", () => {
     expect((await b.serving().allocId(1n)).first).toBeGreaterThan(ids.first + ids.count - 1n);
   });
 
+  it("keeps followers warm: a follower that wins serves the catalog it replayed, without reading it again", async () => {
+    const id = freshClusterId("warm");
+    const logs = new Map<string, Array<{ fields: Record<string, unknown>; msg: string }>>();
+    const logOf = (name: string) => {
+      const lines: Array<{ fields: Record<string, unknown>; msg: string }> = [];
+      logs.set(name, lines);
+      const push = (fields: object, msg: string) => void lines.push({ fields: fields as Record<string, unknown>, msg });
+      return { info: push, warn: push, error: push };
+    };
+    const a = await member(id, { name: "pd-a", log: logOf("pd-a") });
+    await a.start("127.0.0.1:1101");
+    await waitUntil("a serving", () => a.isServing);
+    const b = await member(id, { name: "pd-b", log: logOf("pd-b") });
+    await b.start("127.0.0.1:1102");
+    const enc = (s: string) => new TextEncoder().encode(s);
+    for (let i = 1n; i <= 40n; i++) {
+      await a.serving().regionHeartbeat({
+        id: i,
+        startKey: enc(`k${String(i).padStart(3, "0")}`),
+        endKey: enc(`k${String(i).padStart(3, "0")}~`),
+        epoch: { version: 1n, confVersion: 1n },
+        peers: [{ storeId: 1n, peerId: 1000n + i }],
+      });
+    }
+    const ids = await a.serving().allocId(5n);
+    await waitUntil("b's copy to follow a's writes", () => b.catalogStatus.regions === 40);
+    expect(b.catalogStatus).toMatchObject({ state: "following", loads: 1 });
+
+    await a.close();
+    await waitUntil("b serving", () => b.isServing, { timeoutMs: 5000 });
+    const became = logs.get("pd-b")!.find((l) => l.msg === "became leader");
+    expect(became?.fields).toMatchObject({ catalog: "warm", regions: 40 });
+    expect(b.catalogStatus).toMatchObject({ state: "lent", loads: 1 });
+    expect(b.serving().getRegionByKey(enc("k017"))?.id).toBe(17n);
+    expect((await b.serving().allocId(1n)).first).toBeGreaterThan(ids.first + ids.count - 1n);
+  });
+
   it("refuses bad options before touching etcd, and an unreachable etcd with STORAGE", async () => {
     const endpoints = shared.etcd.endpoints;
     await expect(createElectedMember({ endpoints, leaseTtlSec: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });

@@ -5,11 +5,14 @@ import { createEtcdClient } from "../connection/etcd-connection.js";
 import { checkLeaseTtl, createLeaderElection, DEFAULT_LEASE_TTL_SEC, type LeaderElection } from "../election/leader-election.js";
 import type { PdMember } from "../election/leader-guard.js";
 import { clusterKeys } from "../keys/key-layout.js";
+import { CatalogMirror, type MirrorStatus } from "../store/catalog-mirror.js";
 import { openEtcdStore } from "../store/etcd-store.js";
 import { createMemberRegistry, type MemberRegistry } from "./member-registry.js";
-import { type MemberLog, TermLoop } from "./term-loop.js";
+import { errorText, type MemberLog, TermLoop } from "./term-loop.js";
+import { RateLimitedLog } from "./rate-limited-log.js";
 
 export type { MemberLog } from "./term-loop.js";
+export type { MirrorStatus } from "../store/catalog-mirror.js";
 
 /** The PD cluster id when none is given: keys live under `/nokv/pd/nokv/`. */
 export const DEFAULT_CLUSTER_ID = "nokv";
@@ -28,8 +31,17 @@ export interface ElectedMemberOptions {
   readonly advertiseAddr?: string;
   /** Leader lease TTL in seconds: how long a crashed leader blocks the cluster. Default {@link DEFAULT_LEASE_TTL_SEC}. */
   readonly leaseTtlSec?: number;
-  /** Deadline of one etcd request, in ms. Default 5000. */
+  /** Time budget of one etcd request (all its attempts), in ms. Default 5000. */
   readonly requestTimeoutMs?: number;
+  /**
+   * Deadline of one attempt of an etcd request on one etcd member, in ms:
+   * past it the member counts as hung, and the next attempt (and the next
+   * keepalive, the next watch) goes to another member. Default: a third of
+   * the lease TTL, at most 1000.
+   */
+  readonly attemptTimeoutMs?: number;
+  /** Told each time this member has (re)loaded the whole catalog into its warm copy. */
+  readonly onCatalogLoaded?: (info: { regions: number; revision: bigint; loadMs: number; reason: string }) => void;
   /** Where the member logs terms, hand-overs and background failures. Default: nowhere. */
   readonly log?: MemberLog;
   /** Told when this member starts or stops serving as the leader, with who it is. */
@@ -65,11 +77,20 @@ export class ElectedMember implements Leadership {
   #advertiseAddr: string | undefined;
   #host: LeadershipHost | undefined;
   #registry: MemberRegistry | undefined;
+  readonly #mirror: CatalogMirror;
   readonly #terms: TermLoop;
   #closing: Promise<void> | undefined;
 
   /** @internal use {@link createElectedMember}. */
-  constructor(init: { options: ElectedMemberOptions; client: Etcd3; election: LeaderElection; clusterId: string; leaseTtlSec: number; timeoutMs: number }) {
+  constructor(init: {
+    options: ElectedMemberOptions;
+    client: Etcd3;
+    election: LeaderElection;
+    clusterId: string;
+    leaseTtlSec: number;
+    timeoutMs: number;
+    log: MemberLog;
+  }) {
     this.#o = init.options;
     this.#client = init.client;
     this.election = init.election;
@@ -77,13 +98,28 @@ export class ElectedMember implements Leadership {
     this.endpoints = [...init.options.endpoints];
     this.leaseTtlSec = init.leaseTtlSec;
     this.#timeoutMs = init.timeoutMs;
-    this.#log = init.options.log ?? silent;
+    this.#log = init.log;
     this.#advertiseAddr = init.options.advertiseAddr;
     const self = this.#self();
+    const keys = clusterKeys(init.clusterId);
+    this.#mirror = new CatalogMirror({
+      client: init.client,
+      keys,
+      timeoutMs: init.timeoutMs,
+      description: `etcd ${init.options.endpoints.join(",")} ${keys.prefix} (warm catalog)`,
+      pageSize: 2048,
+      report: (what, err) => this.#log.warn({ ...(err !== undefined && { err: errorText(err) }) }, what),
+      onLoaded: (info) => {
+        this.#log.info({ regions: info.regions, revision: info.revision.toString(), loadMs: info.loadMs, reason: info.reason }, "catalog loaded; following etcd");
+        init.options.onCatalogLoaded?.(info);
+      },
+    });
     this.#terms = new TermLoop({
       election: init.election,
       self,
       leaseTtlSec: init.leaseTtlSec,
+      warmCatalog: this.#mirror,
+      catchUpBudgetMs: init.timeoutMs,
       openStore: () =>
         openEtcdStore({ client: this.#client, clusterId: this.clusterId, leaderGuard: this.election, requestTimeoutMs: this.#timeoutMs }),
       createCluster: (snapshot, persistence) => {
@@ -111,6 +147,11 @@ export class ElectedMember implements Leadership {
     return this.#terms.isServing;
   }
 
+  /** Where this member's warm copy of the catalog stands. */
+  get catalogStatus(): MirrorStatus {
+    return this.#mirror.status;
+  }
+
   /** Nothing to restore before listening: each term loads its own state from etcd. */
   async open(host: LeadershipHost): Promise<undefined> {
     this.#host = host;
@@ -136,6 +177,8 @@ export class ElectedMember implements Leadership {
     await registry
       .start()
       .catch((err: unknown) => this.#log.warn({ err: (err as Error).message }, "member registry: cannot register yet (retrying)"));
+    // Warm up while campaigning: a member still loading holds back, so a warm one wins when there is one.
+    this.#mirror.start();
     this.#terms.start();
   }
 
@@ -156,6 +199,7 @@ export class ElectedMember implements Leadership {
     this.#closing ??= (async () => {
       await this.#registry?.close();
       await this.#terms.close();
+      await this.#mirror.close();
       this.#client.close();
     })();
     return this.#closing;
@@ -195,8 +239,13 @@ export async function createElectedMember(options: ElectedMemberOptions): Promis
     throw new PdError("INVALID_ARGUMENT", "elected member: name and advertiseAddr must be non-empty when given");
   }
   const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-  const log = options.log ?? silent;
-  const client = createEtcdClient(options.endpoints);
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? Math.min(1000, Math.floor((leaseTtlSec * 1000) / 3));
+  if (!Number.isInteger(attemptTimeoutMs) || attemptTimeoutMs < 1) {
+    throw new PdError("INVALID_ARGUMENT", `elected member: attemptTimeoutMs must be an integer >= 1, got ${attemptTimeoutMs}`);
+  }
+  // Background failures repeat while etcd is away: one line, then a count.
+  const log = new RateLimitedLog(options.log ?? silent);
+  const client = createEtcdClient(options.endpoints, { attemptTimeoutMs });
   let election: LeaderElection;
   try {
     election = await createLeaderElection({
@@ -209,5 +258,5 @@ export async function createElectedMember(options: ElectedMemberOptions): Promis
     client.close();
     throw err;
   }
-  return new ElectedMember({ options, client, election, clusterId, leaseTtlSec, timeoutMs });
+  return new ElectedMember({ options, client, election, clusterId, leaseTtlSec, timeoutMs, log });
 }

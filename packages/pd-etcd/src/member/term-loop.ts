@@ -1,8 +1,10 @@
 import { performance } from "node:perf_hooks";
-import { type Cluster, type ClusterPersistence, type ClusterSnapshot, isPdError, type MemberInfo, PdError } from "@nokv/pd-core";
+import { type Cluster, type ClusterPersistence, type ClusterSnapshot, isPdError, type MemberInfo, PdError, type RegionCatalog } from "@nokv/pd-core";
 import type { Store } from "@nokv/pd-storage";
 import type { CampaignOptions, LeaderTerm } from "../election/leader-election.js";
 import type { PdMember } from "../election/leader-guard.js";
+import type { LentCatalog } from "../store/catalog-mirror.js";
+import type { CatalogPosition, TermHead } from "../store/etcd-store.js";
 
 /**
  * Where an elected member logs: a structural subset of pino's `Logger`
@@ -27,6 +29,26 @@ export interface Election {
   close(): Promise<void>;
 }
 
+/** A term's store: a `Store`, and with a warm catalog also the head read and the position (the etcd store). */
+export type TermStore = Store & {
+  /** Opens the term reading only the keys beside the regions (see `EtcdStore.loadHead`). */
+  loadHead?(): Promise<TermHead>;
+  /** Where the store's view of the catalog stands (see `EtcdStore.position`). */
+  readonly position?: CatalogPosition | undefined;
+};
+
+/** The follower's warm catalog, lent to each term that can use it (a `CatalogMirror`). */
+export interface WarmCatalog {
+  /** True when a term could start from it without reading the whole catalog. */
+  readonly warm: boolean;
+  /** Resolves once {@link warm} (or the mirror closed). */
+  whenWarm(): Promise<void>;
+  /** See `CatalogMirror.lend`: undefined when it cannot catch up to `head` in time. */
+  lend(head: TermHead, budgetMs: number, stillWanted: () => boolean): Promise<LentCatalog | undefined>;
+  /** See `CatalogMirror.reclaim`: a term hands its catalog back when it ends. */
+  reclaim(catalog: RegionCatalog, position: CatalogPosition): void;
+}
+
 /** What the term loop is built from. */
 export interface TermLoopOptions {
   readonly election: Election;
@@ -34,7 +56,17 @@ export interface TermLoopOptions {
   readonly self: PdMember;
   readonly leaseTtlSec: number;
   /** Opens the store for a new term: its writes must be fenced on that term (the election guards them). */
-  readonly openStore: () => Promise<Store>;
+  readonly openStore: () => Promise<TermStore>;
+  /**
+   * The warm catalog (followers keep it current). With it a new term reads
+   * only the head and catches the catalog up; without it (or when it cannot
+   * catch up within {@link catchUpBudgetMs}) the term reads the whole catalog.
+   */
+  readonly warmCatalog?: WarmCatalog;
+  /** How long a new term waits for the warm catalog to catch up, in ms. Default 5000. */
+  readonly catchUpBudgetMs?: number;
+  /** How long a member whose catalog is not warm holds back before campaigning for a vacant leadership, in ms. Default: the lease TTL. */
+  readonly coldHoldBackMs?: number;
   /** Builds the cluster model of a term from its loaded snapshot (the server's `LeadershipHost`). */
   readonly createCluster: (snapshot: ClusterSnapshot, persistence: ClusterPersistence) => Cluster;
   /** Other known members (from the registry), for `GetMembers`; the leader and self are always listed. */
@@ -47,7 +79,7 @@ export interface TermLoopOptions {
 interface Serving {
   readonly term: LeaderTerm;
   readonly cluster: Cluster;
-  readonly store: Store;
+  readonly store: TermStore;
 }
 
 /**
@@ -80,6 +112,23 @@ export class TermLoop {
       leaseTtlSec: this.#o.leaseTtlSec,
       onElected: (term) => void this.#becomeLeader(term),
       onDeposed: (reason) => this.#stepDown(reason),
+      onLeaseLapse: (state, lapsedMs) => {
+        if (state === "lapsed") this.#o.log.warn({ name: this.#o.self.name }, "leader lease not renewed in time; not serving until etcd answers a keepalive");
+        else this.#o.log.warn({ name: this.#o.self.name, lapsedMs: Math.round(lapsedMs) }, "leader lease renewed; serving again in the same term");
+      },
+      // A member that would have to read the whole catalog lets warm members win first.
+      holdBack: () => {
+        const warm = this.#o.warmCatalog;
+        if (warm === undefined || warm.warm) return undefined;
+        const holdMs = this.#o.coldHoldBackMs ?? this.#o.leaseTtlSec * 1000;
+        return new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, holdMs);
+          void warm.whenWarm().then(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      },
     });
   }
 
@@ -126,7 +175,7 @@ export class TermLoop {
     const s = this.#serving;
     this.#serving = undefined;
     if (s !== undefined) await s.cluster.flush();
-    await this.#o.election.resign().catch((err: unknown) => this.#o.log.warn({ err }, "resign failed; the lease will expire"));
+    await this.#o.election.resign().catch((err: unknown) => this.#o.log.warn({ err: errorText(err) }, "resign failed; the lease will expire"));
     await s?.store.close();
     await this.#o.election.close();
   }
@@ -135,11 +184,29 @@ export class TermLoop {
     if (this.#closed) return;
     this.#opening = term;
     const started = performance.now();
-    let store: Store | undefined;
+    let store: TermStore | undefined;
+    let lent: LentCatalog | undefined;
+    const current = () => !this.#closed && this.#o.election.term?.createRevision === term.createRevision;
     try {
       store = await this.#o.openStore();
       const opened = store;
-      const snapshot = await opened.load();
+      // Warm: read the head (the ceilings as of now, after winning) and
+      // catch the follower's catalog up to it. Cold: read everything.
+      let snapshot: ClusterSnapshot | undefined;
+      let how = "cold";
+      const warm = this.#o.warmCatalog;
+      if (warm !== undefined && opened.loadHead !== undefined) {
+        const head = await opened.loadHead();
+        lent = await warm.lend(head, this.#o.catchUpBudgetMs ?? 5000, current);
+        if (lent !== undefined) {
+          snapshot = { regions: [], allocator: head.allocator, catalog: lent.catalog };
+          how = "warm";
+        } else if (!current()) {
+          await opened.close();
+          return;
+        }
+      }
+      snapshot ??= await opened.load();
       const persistence: ClusterPersistence = {
         ...(opened.appendLimit !== undefined && { appendLimit: opened.appendLimit }),
         saveAllocatorState: (state) => opened.saveAllocatorState(state),
@@ -153,8 +220,10 @@ export class TermLoop {
           }),
       };
       const cluster = this.#o.createCluster(snapshot, persistence);
-      if (this.#closed || this.#o.election.term?.createRevision !== term.createRevision) {
-        await opened.close();
+      lent = undefined; // the cluster owns the catalog now; it is handed back when the term ends
+      if (!current()) {
+        this.#serving = { term, cluster, store: opened };
+        this.#stepDown("the term ended while loading");
         return;
       }
       this.#serving = { term, cluster, store: opened };
@@ -163,6 +232,7 @@ export class TermLoop {
           name: this.#o.self.name,
           addr: this.#o.self.advertiseAddr,
           term: term.createRevision,
+          catalog: how,
           regions: cluster.regions.size,
           duplicatePeerRegions: cluster.regions.duplicatePeerRegions,
           idNext: cluster.ids.next.toString(),
@@ -173,7 +243,14 @@ export class TermLoop {
       );
       this.#o.onRoleChange?.("leader");
     } catch (err) {
-      this.#o.log.error({ err, term: term.createRevision }, "elected but could not load state; resigning");
+      this.#o.log.error({ err: errorText(err), term: term.createRevision }, "elected but could not load state; resigning");
+      if (lent !== undefined) {
+        try {
+          this.#o.warmCatalog?.reclaim(lent.catalog, lent);
+        } catch (reclaimErr) {
+          this.#o.log.error({ err: errorText(reclaimErr) }, "could not hand the catalog back to the warm copy");
+        }
+      }
       await store?.close().catch(() => undefined);
       // Give the term up so another member (or this one, later) can lead.
       await this.#o.election.resign().catch(() => undefined);
@@ -198,7 +275,27 @@ export class TermLoop {
     this.#serving = undefined;
     this.#o.log.warn({ name: this.#o.self.name, term: s.term.createRevision, reason }, "lost leadership; stopped serving");
     this.#o.onRoleChange?.("follower");
-    // Queued writes fail on the fence; close once they have settled.
-    void s.cluster.flush().then(() => s.store.close()).catch(() => undefined);
+    // Queued writes fail on the fence; once they have settled, the catalog
+    // goes back to the follower's mirror at the last position the store
+    // acknowledged, and replay resumes from there.
+    void (async () => {
+      await s.cluster.flush().catch(() => undefined);
+      await s.store.close().catch(() => undefined);
+      // A request that was under way may still queue a write (it fails: the
+      // store is closed); the catalog goes back once nothing is writing.
+      while (s.cluster.regions.writing) await s.cluster.flush().catch(() => undefined);
+      const position = s.store.position;
+      if (position === undefined || this.#closed) return;
+      try {
+        this.#o.warmCatalog?.reclaim(s.cluster.regions, position);
+      } catch (err) {
+        this.#o.log.error({ err: errorText(err) }, "could not hand the catalog back to the warm copy");
+      }
+    })();
   }
+}
+
+/** An error's message, for logs: expected unavailability gets one line, not a stack trace. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

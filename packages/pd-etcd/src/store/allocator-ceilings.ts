@@ -2,7 +2,7 @@ import { type AllocatorState, PdError } from "@nokv/pd-core";
 import { MAX_UINT64 } from "@nokv/pd-model";
 import { formatFlatCheckpoints, parseAllocatorState, storageError } from "@nokv/pd-storage";
 import type { IKeyValue, ITxnResponse } from "etcd3";
-import { callOptions } from "../connection/etcd-connection.js";
+import { etcdRequest } from "../connection/etcd-connection.js";
 import { getOp, modRevisionIs, putOp, rangeResult, txn } from "../connection/txn.js";
 import type { LeaderFence } from "../election/leader-guard.js";
 import type { StoreContext } from "./store-context.js";
@@ -103,7 +103,8 @@ export class AllocatorCeilings {
   }
 
   async #read(): Promise<{ state: AllocatorState; rev: string }> {
-    const res = await this.#ctx.client.kv.range({ key: Buffer.from(this.#ctx.keys.alloc) }, callOptions(this.#ctx.timeoutMs));
+    const { client, keys, timeoutMs } = this.#ctx;
+    const res = await etcdRequest(client, timeoutMs, (o) => client.kv.range({ key: Buffer.from(keys.alloc) }, o));
     const kv = res.kvs[0];
     if (kv === undefined) return { state: ZERO, rev: "0" };
     return { state: this.#parse(kv), rev: kv.mod_revision };

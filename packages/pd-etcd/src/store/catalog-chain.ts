@@ -118,11 +118,13 @@ export class CatalogChain {
    * only if the chain is where we left it (and the fence holds). Call
    * {@link ensureUsable} and know the head first.
    *
+   * Resolves with the etcd revision at which the link applied.
+   *
    * @throws PdError `NOT_LEADER` when the fence failed, `STORAGE` when etcd
    *   failed (nothing was written, or the outcome is still in doubt and the
    *   next write settles it first) or another writer moved the chain.
    */
-  async commit(fence: LeaderFence | undefined, ops: readonly IRequestOp[]): Promise<void> {
+  async commit(fence: LeaderFence | undefined, ops: readonly IRequestOp[]): Promise<bigint> {
     const { client, keys, timeoutMs, description } = this.#ctx;
     const base = this.#rev!;
     const token = this.#token();
@@ -149,18 +151,18 @@ export class CatalogChain {
           err,
         );
       }
-      if (outcome === "committed") return;
+      if (outcome === "committed") return BigInt(this.#rev!);
       throw storageError(`${description}: region write failed; nothing was written`, cause);
     }
     if (res.succeeded) {
       this.#rev = res.header.revision;
-      return;
+      return BigInt(res.header.revision);
     }
     const commitKv = rangeResult(res, 1);
     if (commitKv !== undefined && commitKv.value.toString() === token) {
-      // An earlier attempt of this very request (retried inside the client) applied.
+      // An earlier attempt of this very request (retried on another member) applied.
       this.#rev = commitKv.mod_revision;
-      return;
+      return BigInt(commitKv.mod_revision);
     }
     const leaderKv = rangeResult(res, 0);
     if (this.#ctx.fence.isLost(fence, leaderKv)) throw this.#ctx.fence.failed(fence, leaderKv);

@@ -219,6 +219,19 @@ describe("etcd store", () => {
     expect(sortById((await s.load()).regions)).toEqual(want);
   });
 
+  it("loads region ids however sparse, dense runs and gaps up to 2^64-1 alike, in windows of ids", async () => {
+    const id = freshId();
+    const s = await open(id, { loadPageSize: 4 });
+    const ids = [1n, 2n, 3n, ...Array.from({ length: 40 }, (_, i) => 1000n + BigInt(i)), 2n ** 40n, 2n ** 63n, MAX_UINT64 - 1n, MAX_UINT64];
+    const want = ids.map((rid, i): Region => ({
+      ...testRegion(1n, `s${String(i).padStart(3, "0")}`, `s${String(i).padStart(3, "0")}~`),
+      id: rid,
+      peers: [{ storeId: 1n, peerId: BigInt(i + 1) }],
+    }));
+    await s.appendRegionEdits(want.map((region) => ({ kind: "put", region })));
+    expect(sortById((await s.load()).regions)).toEqual(sortById(want));
+  });
+
   it("refuses to write over a catalog another writer changed since its load", async () => {
     const id = freshId();
     const a = await open(id);

@@ -1,19 +1,34 @@
 import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
-import { type Region } from "@nokv/pd-model";
-import { decodeEdits, type Store, storageError } from "@nokv/pd-storage";
-import type { ITxnResponse } from "etcd3";
-import { callOptions, connectEtcd, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
-import { getOp, rangeResult, txn } from "../connection/txn.js";
+import { type Store, storageError } from "@nokv/pd-storage";
+import { connectEtcd, etcdRequest, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
 import type { LeaderFence, LeaderGuard } from "../election/leader-guard.js";
-import { type ClusterKeys, clusterKeys, prefixRangeEnd } from "../keys/key-layout.js";
+import { type ClusterKeys, clusterKeys } from "../keys/key-layout.js";
 import { AllocatorCeilings, checkAllocatorState } from "./allocator-ceilings.js";
 import { CatalogChain } from "./catalog-chain.js";
+import { type CatalogHead, readCatalog, readHead } from "./catalog-read.js";
 import { fitsOneTxn, PendingBatch } from "./pending-batch.js";
 import { collapseEdits, decodeRegionValue, editOps } from "./region-values.js";
 import type { EtcdStoreStats, StoreContext } from "./store-context.js";
 import { TermFence } from "./term-fence.js";
 
 export type { EtcdStoreStats } from "./store-context.js";
+
+/**
+ * Where a store's view of the catalog stands: every catalog change etcd
+ * holds up to `revision` is in it (the load, then each acknowledged append),
+ * and `catalog/commit` had mod revision `commitRevision` there. A warm
+ * follower resumes replaying from `revision + 1`.
+ */
+export interface CatalogPosition {
+  readonly revision: bigint;
+  readonly commitRevision: bigint;
+}
+
+/** What {@link EtcdStore.loadHead} read at the start of a term. */
+export interface TermHead extends CatalogPosition {
+  /** The allocator ceilings at {@link CatalogPosition.revision}: allocators start strictly above them. */
+  readonly allocator: AllocatorState;
+}
 
 /** Options of {@link openEtcdStore}: `endpoints` or `client`, plus these. */
 export type EtcdStoreOptions = EtcdConnectionOptions & {
@@ -31,7 +46,7 @@ export type EtcdStoreOptions = EtcdConnectionOptions & {
   readonly maxTxnOps?: number;
   /** Budget of one transaction's keys and values, in bytes; keep it under etcd's `--max-request-bytes` (1.5 MiB by default). Default 1 MiB. */
   readonly maxTxnBytes?: number;
-  /** Region keys read per request by `load`. Default 512. */
+  /** About how many region keys `load` reads per request. Default 2048. */
   readonly loadPageSize?: number;
 };
 
@@ -86,6 +101,7 @@ export class EtcdStore implements Store {
   readonly #pending: PendingBatch;
   readonly #ceilings: AllocatorCeilings;
   #closed = false;
+  #position: CatalogPosition | undefined;
   #catalogTail: Promise<void> = Promise.resolve();
   #allocTail: Promise<void> = Promise.resolve();
 
@@ -161,6 +177,34 @@ export class EtcdStore implements Store {
     return this.#onAlloc(() => this.#ceilings.save(this.#ctx.fence.forWrite(), state));
   }
 
+  /**
+   * Opens the guard's current term for writes like {@link load}, but reads
+   * only the keys beside the regions (one small transaction): for a member
+   * that already holds the catalog (a warm follower), which catches up to
+   * the returned {@link CatalogPosition} instead of reading every region.
+   * The ceilings are those at the read's revision — after winning, so they
+   * include every ceiling an earlier leader made durable.
+   *
+   * @throws PdError `STORAGE` when etcd fails or a value is malformed.
+   */
+  loadHead(): Promise<TermHead> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#exclusive(async () => {
+      const head = await readHead(this.#ctx);
+      const allocator = this.#openTerm(head);
+      return { revision: head.revision, commitRevision: head.commitRevision, allocator };
+    });
+  }
+
+  /** Where this store's view of the catalog stands (undefined before a load). */
+  get position(): CatalogPosition | undefined {
+    return this.#position;
+  }
+
   /** Waits for queued writes, then closes the etcd client if the store created it. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -199,63 +243,19 @@ export class EtcdStore implements Store {
   }
 
   async #load(): Promise<ClusterSnapshot> {
-    const { client, keys: k, timeoutMs, description } = this.#ctx;
-    const prefix = Buffer.from(k.regionPrefix);
-    const rangeEnd = prefixRangeEnd(prefix);
-    let first: ITxnResponse;
-    try {
-      // One read-only transaction: the leader key, the ceilings, the catalog
-      // chain, a pending batch and the first page of regions at one revision.
-      first = await txn(
-        client,
-        {
-          compare: [],
-          success: [
-            getOp(k.leader),
-            getOp(k.alloc),
-            getOp(k.catalogCommit),
-            getOp(k.catalogPending),
-            { request_range: { key: prefix, range_end: rangeEnd, limit: this.#pageSize } },
-          ],
-        },
-        timeoutMs,
-      );
-    } catch (err) {
-      throw storageError(`${description}: load failed`, err);
-    }
-    const revision = first.header.revision;
-    const regions = new Map<bigint, Region>();
-    let page = first.responses[4]?.response_range;
-    while (page !== undefined) {
-      for (const kv of page.kvs) {
-        const region = decodeRegionValue(k, kv);
-        regions.set(region.id, region);
-      }
-      const last = page.kvs.at(-1);
-      if (!page.more || last === undefined) break;
-      try {
-        page = await client.kv.range(
-          { key: Buffer.concat([last.key, Buffer.of(0)]), range_end: rangeEnd, limit: this.#pageSize, revision },
-          callOptions(timeoutMs),
-        );
-      } catch (err) {
-        throw storageError(`${description}: load failed reading ${k.regionPrefix} at revision ${revision}`, err);
-      }
-    }
-
-    const pendingKv = rangeResult(first, 3);
-    const pending = pendingKv === undefined ? undefined : decodeEdits(pendingKv.value, `etcd key ${k.catalogPending}`);
-    for (const e of pending ?? []) {
-      if (e.kind === "put") regions.set(e.region.id, e.region);
-      else regions.delete(e.regionId);
-    }
-    const allocator = this.#ceilings.loaded(rangeResult(first, 1));
-
-    // The snapshot is now the truth this store's writes build on.
-    this.#chain.reset(rangeResult(first, 2)?.mod_revision ?? "0");
-    this.#pending.reset(pending);
-    this.#ctx.fence.loaded(rangeResult(first, 0));
+    const { head, regions } = await readCatalog(this.#ctx, this.#pageSize);
+    const allocator = this.#openTerm(head);
     return { regions: [...regions.values()], allocator };
+  }
+
+  /** Makes what `head` shows the base of this store's writes (and opens the guard's term when it is the one shown). */
+  #openTerm(head: CatalogHead): AllocatorState {
+    const allocator = this.#ceilings.loaded(head.allocKv);
+    this.#chain.reset(head.commitKv?.mod_revision ?? "0");
+    this.#pending.reset(head.pending);
+    this.#ctx.fence.loaded(head.leaderKv);
+    this.#position = { revision: head.revision, commitRevision: head.commitRevision };
+    return allocator;
   }
 
   async #append(edits: RegionEdit[]): Promise<void> {
@@ -263,11 +263,13 @@ export class EtcdStore implements Store {
     await this.#prepareCatalog(fence);
     const ops = editOps(this.keys, edits);
     if (fitsOneTxn(this.#ctx, ops, 1)) {
-      await this.#chain.commit(fence, ops);
+      const revision = await this.#chain.commit(fence, ops);
+      this.#position = { revision, commitRevision: revision };
       this.#ctx.stats.directAppends++;
       return;
     }
-    await this.#pending.commit(fence, edits);
+    const revision = await this.#pending.commit(fence, edits);
+    this.#position = { revision, commitRevision: revision };
     // Committed. Spreading it over the region keys is queued right away; any
     // region write queued before that settles it first (see #prepareCatalog).
     this.#onCatalog(() => this.#prepareCatalog(this.#ctx.fence.forWrite())).catch(noop);
@@ -297,7 +299,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   const timeoutMs = options.requestTimeoutMs ?? 5000;
   const maxTxnOps = options.maxTxnOps ?? 128;
   const maxTxnBytes = options.maxTxnBytes ?? 1024 * 1024;
-  const pageSize = options.loadPageSize ?? 512;
+  const pageSize = options.loadPageSize ?? 2048;
   const positive = (name: string, v: number, min: number) => {
     if (!Number.isInteger(v) || v < min) throw new PdError("INVALID_ARGUMENT", `etcd store: ${name} must be an integer >= ${min}, got ${v}`);
   };
@@ -315,7 +317,7 @@ export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStor
   const where = options.endpoints === undefined ? "" : ` ${options.endpoints.join(",")}`;
   const description = `etcd${where} ${keys.prefix}`;
   try {
-    await client.kv.range({ key: Buffer.from(keys.catalogCommit), count_only: true }, callOptions(timeoutMs));
+    await etcdRequest(client, timeoutMs, (o) => client.kv.range({ key: Buffer.from(keys.catalogCommit), count_only: true }, o));
   } catch (err) {
     if (owned) client.close();
     throw storageError(`${description}: etcd does not answer`, err);

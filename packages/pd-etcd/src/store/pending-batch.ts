@@ -64,12 +64,13 @@ export class PendingBatch {
   }
 
   /**
-   * Commits `edits` as one pending batch. The caller spreads it afterwards.
+   * Commits `edits` as one pending batch; resolves with the revision of that
+   * commit. The caller spreads it afterwards.
    *
    * @throws PdError `STORAGE` when the batch exceeds the transaction budget
    *   (nothing written) or the chain's write failed; `NOT_LEADER` when the fence failed.
    */
-  async commit(fence: LeaderFence | undefined, edits: RegionEdit[]): Promise<void> {
+  async commit(fence: LeaderFence | undefined, edits: RegionEdit[]): Promise<bigint> {
     const { keys, maxTxnBytes, description } = this.#ctx;
     const record = encodeEdits(edits);
     const size = keys.catalogPending.length + record.length + TXN_OP_OVERHEAD_BYTES;
@@ -82,9 +83,10 @@ export class PendingBatch {
     // Until the write is answered, whether a batch is pending is unknown.
     this.#settled = false;
     this.#edits = undefined;
-    await this.#chain.commit(fence, [putOp(keys.catalogPending, record)]);
+    const revision = await this.#chain.commit(fence, [putOp(keys.catalogPending, record)]);
     this.#edits = edits;
     this.#ctx.stats.pendingAppends++;
+    return revision;
   }
 
   /** Spreads the pending batch over the region keys and deletes it, link by link of the chain. */

@@ -24,6 +24,12 @@ export interface EtcdCluster {
   isRunning(i: number): boolean;
   /** SIGKILLs member `i` (a crash: nothing is flushed) and waits for it to exit. */
   kill(i: number): Promise<void>;
+  /** Freezes member `i` (SIGSTOP): it keeps its sockets open but answers nothing, like a hung process. */
+  pause(i: number): void;
+  /** Lets a paused member `i` run again (SIGCONT). */
+  resume(i: number): void;
+  /** The process id of member `i` while it runs. */
+  pid(i: number): number | undefined;
   /** Stops member `i` gracefully (SIGTERM) and waits for it to exit. */
   stopMember(i: number): Promise<void>;
   /** Starts stopped or killed member `i` again on its old ports and data, and waits until it is healthy. */
@@ -215,6 +221,9 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
     names: members.map((m) => m.name),
     isRunning: (i) => member(i).proc !== undefined,
     kill: (i) => signal(member(i), "SIGKILL"),
+    pause: (i) => void member(i).proc?.kill("SIGSTOP"),
+    resume: (i) => void member(i).proc?.kill("SIGCONT"),
+    pid: (i) => member(i).proc?.pid,
     stopMember: (i) => signal(member(i), "SIGTERM"),
     async restart(i) {
       const m = member(i);
