@@ -1,85 +1,13 @@
-import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
-import { PDClient, type TsoResponse } from "@nokv/pd-proto";
+import type { TsoResponse } from "@nokv/pd-proto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type PdProcess, startPdProcess } from "./harness/pd-process.js";
-import { type EtcdCluster, startEtcdCluster, waitUntil, freePort } from "@nokv/testkit";
+import { type EtcdCluster, startEtcdCluster, waitUntil } from "@nokv/testkit";
+import { closeRawClients, PdCluster, rawClient, tsoOnce } from "./harness/pd-cluster.js";
 
 // Distributed mode end to end: real etcd, three real pd-cli processes, real
 // clients. The numbers the issue asks for (failover times) are printed.
 
-
-interface Member {
-  readonly name: string;
-  readonly addr: string;
-  proc: PdProcess | undefined;
-}
-
-class PdCluster {
-  readonly members: Member[] = [];
-  constructor(
-    readonly etcd: EtcdCluster,
-    readonly clusterId: string,
-  ) {}
-
-  static async start(etcd: EtcdCluster, clusterId: string, n = 3): Promise<PdCluster> {
-    const c = new PdCluster(etcd, clusterId);
-    for (let i = 0; i < n; i++) c.members.push({ name: `pd${i + 1}`, addr: `127.0.0.1:${await freePort()}`, proc: undefined });
-    await Promise.all(c.members.map((m) => c.startMember(m)));
-    return c;
-  }
-
-  get endpoints(): string[] {
-    return this.members.map((m) => m.addr);
-  }
-
-  async startMember(m: Member): Promise<void> {
-    m.proc = await startPdProcess([
-      "--etcd", this.etcd.endpoints.join(","),
-      "--cluster-id", this.clusterId,
-      "--name", m.name,
-      "--addr", m.addr,
-      "--lease-ttl", "2",
-      "--log-level", "warn",
-    ]);
-  }
-
-  /** The member that answers Tso, found by asking each live member directly. */
-  async leader(timeoutMs = 10_000): Promise<Member> {
-    return waitUntil("a serving leader", async () => {
-      for (const m of this.members) {
-        if (m.proc === undefined) continue;
-        if (await tsoOnce(m.addr, 300).then(() => true, () => false)) return m;
-      }
-      return undefined;
-    }, timeoutMs);
-  }
-
-  async stopAll(signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
-    await Promise.all(this.members.map(async (m) => {
-      await m.proc?.stop(signal);
-      m.proc = undefined;
-    }));
-  }
-}
-
-const raw = new Map<string, PDClient>();
-function rawClient(addr: string): PDClient {
-  let c = raw.get(addr);
-  if (!c) {
-    c = new PDClient(addr, credentials.createInsecure());
-    raw.set(addr, c);
-  }
-  return c;
-}
-
-function tsoOnce(addr: string, deadlineMs: number): Promise<TsoResponse> {
-  return new Promise((resolve, reject) =>
-    rawClient(addr).tso({ count: 1n }, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) =>
-      err ? reject(err) : resolve(res),
-    ),
-  );
-}
 
 /** Client traffic with bookkeeping of everything acknowledged. */
 class Workload {
@@ -166,8 +94,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
     cluster = undefined;
   });
   afterAll(async () => {
-    for (const c of raw.values()) c.close();
-    raw.clear();
+    closeRawClients();
     await etcd?.stop();
   });
 

@@ -1,8 +1,7 @@
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { PDClient, type TsoResponse } from "@nokv/pd-proto";
 import { type PdProcess, startPdProcess } from "./pd-process.js";
-import { type EtcdCluster, waitUntil, freePort } from "@nokv/testkit";
-
+import { type EtcdCluster, freePort, waitUntil } from "@nokv/testkit";
 
 /** One `pd-cli pd --etcd` member of a {@link PdCluster}. */
 export interface PdClusterMember {
@@ -17,7 +16,8 @@ export interface PdClusterMember {
  */
 const raw = new Map<string, PDClient>();
 
-function rawClient(addr: string): PDClient {
+/** A raw grpc-js client of one member (shared per address; see {@link closeRawClients}). */
+export function rawClient(addr: string): PDClient {
   let c = raw.get(addr);
   if (c === undefined) {
     c = new PDClient(addr, credentials.createInsecure());
