@@ -1,6 +1,16 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  DEFAULT_SCHEDULING_CONFIG,
+  applySchedulingPatch,
+  formatGoDuration,
+  operatorToTikvJson,
+  operatorToTikvString,
+  resolveSchedulerName,
+  schedulingConfigProblem,
+  schedulingConfigToTikvJson,
+  storeLimitOf,
+  storeLimitsToTikvJson,
   MAX_UINT64,
   PD_ERROR_CODES,
   composeTimestamp,
@@ -68,5 +78,105 @@ describe("pd-model", () => {
     const store = { storeId: 7n, regionNum: 1n, leaderNum: 0n, capacity: 10n, available: 5n, lastHeartbeatMs: 0n, liveness: "down" as const };
     expect(storeToTikvJson(store).store).toEqual({ id: "7", state_name: "Down" });
     expect(stringifyJson({ v: MAX_UINT64 })).toBe('{"v":"18446744073709551615"}');
+  });
+});
+
+describe("scheduling config", () => {
+  it("resolves scheduler names in full and short form, and nothing else", () => {
+    expect(resolveSchedulerName("balance-region")).toBe("balance-region-scheduler");
+    expect(resolveSchedulerName("balance-leader-scheduler")).toBe("balance-leader-scheduler");
+    expect(resolveSchedulerName("replica")).toBe("replica-checker");
+    expect(resolveSchedulerName("replica-checker")).toBe("replica-checker");
+    for (const bad of ["", "balance", "hot-region-scheduler", "BALANCE-REGION"]) expect(resolveSchedulerName(bad), bad).toBeUndefined();
+  });
+
+  it("applies a patch: overrides merge per rate, 0 removes a rate, names keep their order", () => {
+    let c = DEFAULT_SCHEDULING_CONFIG;
+    const step = (p: Parameters<typeof applySchedulingPatch>[1]) => {
+      const r = applySchedulingPatch(c, p);
+      if ("problem" in r) throw new Error(r.problem);
+      c = r.config;
+      return c;
+    };
+    step({ storeLimits: [{ storeId: 9n, addPeerPerMin: 30 }, { storeId: 2n, removePeerPerMin: 5 }] });
+    expect(c.storeLimits).toEqual([{ storeId: 2n, removePeerPerMin: 5 }, { storeId: 9n, addPeerPerMin: 30 }]);
+    expect(storeLimitOf(c, 9n)).toEqual({ addPeerPerMin: 30, removePeerPerMin: 15 });
+    expect(storeLimitOf(c, 3n)).toEqual({ addPeerPerMin: 15, removePeerPerMin: 15 });
+    step({ storeLimits: [{ storeId: 9n, addPeerPerMin: 0, removePeerPerMin: 1 }, { storeId: 2n, removePeerPerMin: 0 }] });
+    expect(c.storeLimits).toEqual([{ storeId: 9n, removePeerPerMin: 1 }]);
+    step({ paused: new Map([["replica-checker", true], ["balance-leader-scheduler", true]] as const) });
+    expect(c.pausedSchedulers).toEqual(["balance-leader-scheduler", "replica-checker"]);
+    step({ paused: new Map([["replica-checker", false]] as const), maxReplicas: 5 });
+    expect(c).toMatchObject({ maxReplicas: 5, pausedSchedulers: ["balance-leader-scheduler"] });
+    expect(DEFAULT_SCHEDULING_CONFIG.storeLimits).toEqual([]);
+  });
+
+  it("refuses what cannot be scheduled by, naming the value", () => {
+    const bad = [
+      { maxReplicas: 0 },
+      { maxReplicas: 2.5 },
+      { maxReplicas: 16 },
+      { defaultStoreLimit: { addPeerPerMin: 0, removePeerPerMin: 1 } },
+      { defaultStoreLimit: { addPeerPerMin: 1, removePeerPerMin: Number.POSITIVE_INFINITY } },
+      { storeLimits: [{ storeId: 0n, addPeerPerMin: 1 }] },
+      { storeLimits: [{ storeId: 1n, addPeerPerMin: -1 }] },
+    ];
+    for (const patch of bad) {
+      const r = applySchedulingPatch(DEFAULT_SCHEDULING_CONFIG, patch);
+      expect("problem" in r, JSON.stringify(patch, (_k, v) => (typeof v === "bigint" ? `${v}` : v))).toBe(true);
+    }
+    expect(schedulingConfigProblem({ ...DEFAULT_SCHEDULING_CONFIG, pausedSchedulers: ["nope" as never] })).toMatch(/unknown scheduler "nope"/);
+    expect(schedulingConfigProblem(DEFAULT_SCHEDULING_CONFIG)).toBeUndefined();
+  });
+
+  it("prints the config in TiKV's shapes, durations as Go does", () => {
+    expect([formatGoDuration(30 * 60_000), formatGoDuration(20_000), formatGoDuration(3_600_000), formatGoDuration(1500), formatGoDuration(5)]).toEqual([
+      "30m0s",
+      "20s",
+      "1h0m0s",
+      "1.5s",
+      "5ms",
+    ]);
+    const c = { ...DEFAULT_SCHEDULING_CONFIG, storeLimits: [{ storeId: 4n, addPeerPerMin: 60 }] };
+    expect(schedulingConfigToTikvJson(c, { maxStoreDownTimeMs: 1_800_000, leaderScheduleLimit: 4 })).toEqual({
+      schedule: {
+        "max-store-down-time": "30m0s",
+        "leader-schedule-limit": 4,
+        "store-limit": { "4": { "add-peer": 60, "remove-peer": 15 } },
+        "default-store-limit": { "add-peer": 15, "remove-peer": 15 },
+        "paused-schedulers": [],
+      },
+      replication: { "max-replicas": 3 },
+    });
+    expect(storeLimitsToTikvJson(c, [1n, 4n])).toEqual({ "1": { "add-peer": 15, "remove-peer": 15 }, "4": { "add-peer": 60, "remove-peer": 15 } });
+  });
+
+  it("prints operators in TiKV's object and string shapes", () => {
+    const op = {
+      id: 2n ** 60n,
+      regionId: 5n,
+      kind: "balance-region",
+      priority: "normal",
+      state: "running" as const,
+      steps: ["add learner 9 on store 4", "remove peer 3 on store 1"],
+      currentStep: 1,
+      regionEpoch: { version: 1n, confVersion: 3n },
+      createdAtMs: 0n,
+      ageMs: 1500n,
+      reason: "",
+    };
+    expect(operatorToTikvJson(op)).toMatchObject({
+      desc: "balance-region",
+      brief: "add learner 9 on store 4, remove peer 3 on store 1",
+      region_id: "5",
+      region_epoch: { conf_ver: "3", version: "1" },
+      kind: "region",
+      status: "Started",
+      id: "1152921504606846976",
+      created_at: "1970-01-01T00:00:00.000Z",
+    });
+    expect(operatorToTikvString({ ...op, state: "cancelled", reason: "epoch changed" })).toBe(
+      "balance-region {add learner 9 on store 4, remove peer 3 on store 1} (kind:region, region:5(1, 3), createAt:1970-01-01T00:00:00.000Z, currentStep:1, status:Canceled, reason:epoch changed)",
+    );
   });
 });
