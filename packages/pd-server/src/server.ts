@@ -1,5 +1,12 @@
 import { Server, setLogger } from "@grpc/grpc-js";
-import { type Cluster, type ClusterPersistence, createCluster, type LivenessThresholds, type OperatorLimits } from "@nokv/pd-core";
+import {
+  type Cluster,
+  type ClusterPersistence,
+  createCluster,
+  type LivenessThresholds,
+  type SchedulePolicy,
+  type SchedulingLimits,
+} from "@nokv/pd-core";
 import { PDService } from "@nokv/pd-proto";
 import { createMemoryStore, type LocalFileStoreStats, type PdMember, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
@@ -53,8 +60,20 @@ export interface PdServerOptions {
   readonly limits?: Partial<RequestLimits>;
   /** When silent stores count as disconnected / down. Default 20 s / 30 min. */
   readonly liveness?: Partial<LivenessThresholds>;
-  /** Bounds of in-flight leader transfers. Default 30 s timeout, 4 per store. */
-  readonly operators?: Partial<OperatorLimits>;
+  /**
+   * Bounds of operators in flight and their step timeouts. Default: leader
+   * transfers 30 s and 4 per store, TiKV's timeouts for the other steps.
+   */
+  readonly operators?: Partial<SchedulingLimits>;
+  /** Batch sizes and thresholds of the checkers and schedulers (pd-core's `DEFAULT_SCHEDULE_POLICY`). */
+  readonly schedulePolicy?: Partial<SchedulePolicy>;
+  /**
+   * The clocks of the cluster model: wall-clock ms (TSO, reported times) and
+   * monotonic ms (liveness, operator timeouts). Default `Date.now` and
+   * `performance.now`. A simulator passes virtual clocks to run hours of
+   * scheduling in seconds.
+   */
+  readonly clock?: { readonly nowMs: () => number; readonly monotonicMs: () => number };
   /** Record Prometheus metrics. Default: on when `statusAddr` is given. */
   readonly metrics?: boolean;
   /** Serve gRPC server reflection. Default true. */
@@ -155,6 +174,9 @@ function observePersistence(store: Store, metrics: PdMetrics | undefined, log: L
         },
       );
     },
+    saveSchedulingConfig(config) {
+      return store.saveSchedulingConfig(config).then(() => log.info({ config }, "scheduling config persisted"));
+    },
     saveAllocatorState(state) {
       const t0 = performance.now();
       return store.saveAllocatorState(state).then(
@@ -231,6 +253,8 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       maxTsoCount: limits.maxTsoCount,
       ...(options.liveness !== undefined && { liveness: options.liveness }),
       ...(options.operators !== undefined && { operators: options.operators }),
+      ...(options.schedulePolicy !== undefined && { schedulePolicy: options.schedulePolicy }),
+      ...(options.clock !== undefined && { nowMs: options.clock.nowMs, monotonicMs: options.clock.monotonicMs }),
     };
     let boundAddr = options.advertiseAddr ?? addr;
     // An elected member without a name is named after its address, unique in the cluster.

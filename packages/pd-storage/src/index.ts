@@ -18,6 +18,7 @@ export type {
 export { STATE_FILE, formatAllocatorState, parseAllocatorState, parsePdStateFile } from "./local-file/pd-state-file.js";
 export type { PdStateFile, PdStateShape, SkippedRegion } from "./local-file/pd-state-file.js";
 export { LOCK_FILE } from "./local-file/workdir-lock.js";
+export { SCHEDULING_FILE, decodeSchedulingConfig, encodeSchedulingConfig } from "./scheduling/scheduling-config-codec.js";
 export { EtcdStore, openEtcdStore } from "./etcd/etcd-store.js";
 export type { EtcdStoreOptions, EtcdStoreStats } from "./etcd/etcd-store.js";
 export { LeaderElection, createLeaderElection } from "./etcd/leader-election.js";

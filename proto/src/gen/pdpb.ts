@@ -490,7 +490,7 @@ export interface ListSchedulersResponse {
 export interface SetSchedulerPausedRequest {
   /**
    * A name from ListSchedulers (short forms balance-leader, balance-region and
-   * replica are accepted too). Unknown: NOT_FOUND.
+   * replica are accepted too). Unknown: INVALID_ARGUMENT.
    */
   name: string;
   paused: boolean;

@@ -78,6 +78,7 @@ describe("ElectedLeadership", () => {
       load: () => inner.load(),
       appendRegionEdits: (e) => (failWrites ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.appendRegionEdits(e)),
       saveAllocatorState: (s) => inner.saveAllocatorState(s),
+      saveSchedulingConfig: (c) => inner.saveSchedulingConfig(c),
       close: async () => {},
     };
     const lead = createElectedLeadership({ election, self: { name: "pd1", advertiseAddr: "127.0.0.1:1" }, openStore: async () => store, log: pino({ level: "silent" }) });

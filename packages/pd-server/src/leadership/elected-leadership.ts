@@ -128,6 +128,7 @@ export class ElectedLeadership implements Leadership {
       const observed = this.#o.observe?.(store) ?? store;
       const persistence: ClusterPersistence = {
         saveAllocatorState: (state) => observed.saveAllocatorState(state),
+        saveSchedulingConfig: (config) => (observed.saveSchedulingConfig ?? ((c) => store!.saveSchedulingConfig(c)))(config),
         appendRegionEdits: (edits) =>
           observed.appendRegionEdits(edits).catch((err: unknown) => {
             // An uncertain catalog write (it may have committed in etcd) leaves

@@ -268,6 +268,8 @@ describe("etcd store", () => {
       await a.s.load();
       await a.s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
       await a.s.saveAllocatorState({ idCurrent: 1000n, tsCurrent: 2000n });
+      const paused = { maxReplicas: 3, defaultStoreLimit: { addPeerPerMin: 15, removePeerPerMin: 15 }, storeLimits: [], pausedSchedulers: ["replica-checker" as const] };
+      await a.s.saveSchedulingConfig(paused);
 
       await a.e.resign();
       await waitUntil("pd-b elected", () => b.e.isLeader);
@@ -277,12 +279,14 @@ describe("etcd store", () => {
         leaderAddr: "pd-b.test:2379",
       });
       await expect(a.s.saveAllocatorState({ idCurrent: 5000n, tsCurrent: 5000n })).rejects.toMatchObject({ code: "NOT_LEADER" });
+      await expect(a.s.saveSchedulingConfig({ ...paused, pausedSchedulers: [] })).rejects.toMatchObject({ code: "NOT_LEADER" });
 
       // The new leader must load first; it then sees exactly what pd-a acknowledged.
       await expect(b.s.saveAllocatorState({ idCurrent: 1n, tsCurrent: 1n })).rejects.toMatchObject({ code: "UNAVAILABLE" });
       const snap = await b.s.load();
       expect(snap.regions).toEqual([testRegion(1n, "a", "b")]);
       expect(snap.allocator).toEqual({ idCurrent: 1000n, tsCurrent: 2000n });
+      expect(snap.schedulingConfig).toEqual(paused);
       await b.s.saveAllocatorState({ idCurrent: 3000n, tsCurrent: 3000n });
     });
 

@@ -1,11 +1,12 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
-import { MAX_UINT64, type Region } from "@nokv/pd-model";
+import { MAX_UINT64, type Region, type SchedulingConfig } from "@nokv/pd-model";
 import type { Etcd3, IKeyValue, IRequestOp, ITxnResponse } from "etcd3";
 import type { Store } from "../store.js";
 import { formatFlatCheckpoints, parseAllocatorState } from "../local-file/pd-state-file.js";
 import { decodeEdits, encodeEdits } from "../local-file/region-codec.js";
+import { decodeSchedulingConfig, encodeSchedulingConfig } from "../scheduling/scheduling-config-codec.js";
 import {
   callOptions,
   connectEtcd,
@@ -249,6 +250,35 @@ export class EtcdStore implements Store {
     return this.#onAlloc(() => this.#saveAllocator(state));
   }
 
+  /**
+   * Replaces the `scheduling` key, fenced on the leader term like every write.
+   *
+   * @throws PdError `NOT_LEADER` when the term is over (nothing written),
+   *   `STORAGE` when etcd failed, `UNAVAILABLE` when closed or the term has not loaded.
+   */
+  saveSchedulingConfig(config: SchedulingConfig): Promise<void> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#onAlloc(async () => {
+      const fence = this.#fenceForWrite();
+      const key = this.keys.scheduling;
+      let res: ITxnResponse;
+      try {
+        res = await txn(
+          this.#client,
+          { compare: this.#fenceCompare(fence), success: [putOp(key, encodeSchedulingConfig(config))], failure: [getOp(this.keys.leader)] },
+          this.#timeoutMs,
+        );
+      } catch (err) {
+        throw storageError(`${this.description}: writing ${key} failed`, err);
+      }
+      if (!res.succeeded && fence !== undefined) throw this.#fenceFailed(fence, rangeResult(res, 0));
+    });
+  }
+
   /** Waits for queued writes, then closes the etcd client if the store created it. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -346,6 +376,7 @@ export class EtcdStore implements Store {
             getOp(k.catalogCommit),
             getOp(k.catalogPending),
             { request_range: { key: prefix, range_end: rangeEnd, limit: this.#pageSize } },
+            getOp(k.scheduling),
           ],
         },
         this.#timeoutMs,
@@ -397,7 +428,10 @@ export class EtcdStore implements Store {
     const leaderKv = rangeResult(first, 0);
     this.#loadedTerm =
       fence !== undefined && leaderKv?.create_revision === fence.createRevision ? fence.createRevision : undefined;
-    return { regions: [...regions.values()], allocator };
+    const schedulingKv = rangeResult(first, 5);
+    const schedulingConfig =
+      schedulingKv === undefined ? undefined : decodeSchedulingConfig(schedulingKv.value.toString("utf8"), `etcd key ${k.scheduling}`);
+    return { regions: [...regions.values()], allocator, ...(schedulingConfig !== undefined && { schedulingConfig }) };
   }
 
   // ---- region catalog ----

@@ -19,6 +19,7 @@ const REGION_ID_RE = /^[0-9]{20}$/;
  * | `region/<id>` | one region; `<id>` is 20 zero-padded decimal digits so keys sort by id |
  * | `catalog/commit` | token of the last catalog write: the compare-and-swap chain of region writes |
  * | `catalog/pending` | a region batch too large for one transaction, committed but not yet spread over `region/` keys |
+ * | `scheduling` | the scheduling configuration (max-replicas, store limits, paused schedulers), `SCHEDULING.json`'s format |
  */
 export interface ClusterKeys {
   readonly clusterId: string;
@@ -30,6 +31,7 @@ export interface ClusterKeys {
   readonly regionPrefix: string;
   readonly catalogCommit: string;
   readonly catalogPending: string;
+  readonly scheduling: string;
   /** The key of region `id`. */
   region(id: bigint): string;
 }
@@ -58,6 +60,7 @@ export function clusterKeys(clusterId: string): ClusterKeys {
     regionPrefix,
     catalogCommit: `${prefix}catalog/commit`,
     catalogPending: `${prefix}catalog/pending`,
+    scheduling: `${prefix}scheduling`,
     region: (id) => regionPrefix + formatRegionId(id),
   };
 }
