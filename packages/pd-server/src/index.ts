@@ -5,6 +5,8 @@
 export { createPdServer, routeGrpcLogs } from "./server.js";
 export type { ElectedModeOptions, MemberDirectory, PdServer, PdServerOptions } from "./server.js";
 export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
+export { createSchedulingHandlers, instrumentSchedulingHandlers } from "./service/scheduling-service.js";
+export type { SchedulingHandlerDeps } from "./service/scheduling-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
 export { createSoloLeadership } from "./leadership/leadership.js";
 export type { Leadership, MemberInfo } from "./leadership/leadership.js";

@@ -7,7 +7,7 @@ import {
   type SchedulePolicy,
   type SchedulingLimits,
 } from "@nokv/pd-core";
-import { PDService } from "@nokv/pd-proto";
+import { PDSchedulingService, PDService } from "@nokv/pd-proto";
 import { createMemoryStore, type LocalFileStoreStats, type PdMember, type Store } from "@nokv/pd-storage";
 import { type Logger, pino } from "pino";
 import { createElectedLeadership, type Election, type ElectedLeadership } from "./leadership/elected-leadership.js";
@@ -16,6 +16,7 @@ import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
 import { type RequestLimits, resolveRequestLimits } from "./service/limits.js";
 import { createPdHandlers, OpenStreams } from "./service/pd-service.js";
+import { createSchedulingHandlers, instrumentSchedulingHandlers } from "./service/scheduling-service.js";
 import { addHealthService, addReflectionService } from "./service/standard-services.js";
 import { startStatusServer, type StatusServer } from "./status/status-server.js";
 import { certificateAuthorizer, checkTlsOptions, isLoopbackHost, type PdTlsOptions, serverCredentials } from "./tls/tls.js";
@@ -307,6 +308,13 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       instrumentHandlers(createPdHandlers({ leadership: lead, log, limits, streams, ...(metrics !== undefined && { metrics }) }), {
         limits,
         log,
+        ...(metrics !== undefined && { metrics }),
+        ...(authorize !== undefined && { authorize }),
+      }),
+    );
+    server.addService(
+      PDSchedulingService,
+      instrumentSchedulingHandlers(createSchedulingHandlers({ leadership: lead, log }), {
         ...(metrics !== undefined && { metrics }),
         ...(authorize !== undefined && { authorize }),
       }),

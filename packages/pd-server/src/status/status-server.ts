@@ -5,9 +5,14 @@ import { type Cluster, isPdError } from "@nokv/pd-core";
 import {
   keyToTikvHex,
   membersToTikvJson,
+  type OperatorInfo,
+  operatorToTikvJson,
+  operatorToTikvString,
   parseUint64,
   regionPageToTikvJson,
   regionToTikvJson,
+  schedulingConfigToTikvJson,
+  storeLimitsToTikvJson,
   storesToTikvJson,
   storeToTikvJson,
   stringifyJson as stringify,
@@ -64,11 +69,20 @@ function send(res: ServerResponse, status: number, body: string, contentType = "
   res.end(body);
 }
 
+/** TiKV's operator kind flag of each PD-lite operator kind, for `/operators?kind=`. */
+function tikvKindOf(op: OperatorInfo): string {
+  return op.kind === "balance-leader" ? "leader" : op.kind === "balance-region" ? "region" : "replica";
+}
+
 /**
  * The status address (`--status-addr`): Prometheus metrics on `/metrics` and
  * a JSON inspection API modelled on TiKV PD's `/pd/api/v1` (`stores`,
  * `store/{id}`, `regions`, `region/id/{id}`, `region/key/{key}`, `health`,
- * `members`). GET only. Errors are JSON `{"error": "..."}`: 400 for bad
+ * `members`; scheduling: `operators` (`?object=1` for objects, `?kind=`),
+ * `operators/records`, `operators/{region_id}`, `schedulers`
+ * (`?status=paused`), `checker/replica`, `config`, `config/schedule`,
+ * `config/replicate`, `stores/limit`). GET only: this port is read-only;
+ * scheduling is changed through the gRPC service `pb.PDScheduling`. Errors are JSON `{"error": "..."}`: 400 for bad
  * input, 404 for an unknown store, region or path, 503 (with `leader`) on a
  * member that is not the leader. With TLS options it serves HTTPS, and with
  * a CA it requires client certificates (and checks their CN when a list is given).
@@ -107,6 +121,44 @@ export async function startStatusServer(addr: { host: string; port: number }, de
     }
     if (rest === "members") return { status: 200, body: membersToTikvJson(leadership.members()) };
     if (rest === "stores") return { status: 200, body: storesToTikvJson(cluster().storeStatuses()) };
+    if (rest === "stores/limit") {
+      const c = cluster();
+      return { status: 200, body: storeLimitsToTikvJson(c.schedulingConfig, c.storeStatuses().map((x) => x.storeId)) };
+    }
+    if (rest === "operators" || rest === "operators/records") {
+      const c = cluster();
+      let ops = rest === "operators" ? c.scheduling.listOperators() : c.scheduling.operators.history();
+      const kinds = q.getAll("kind");
+      if (kinds.length > 0) ops = ops.filter((op) => kinds.includes(tikvKindOf(op)));
+      return { status: 200, body: q.has("object") ? ops.map(operatorToTikvJson) : ops.map(operatorToTikvString) };
+    }
+    if (rest.startsWith("operators/")) {
+      const id = parseId("region", rest.slice("operators/".length));
+      const c = cluster();
+      const live = c.scheduling.operators.get(id);
+      const op = live !== undefined ? c.scheduling.listOperators().find((o) => o.regionId === id) : c.scheduling.operators.history().find((o) => o.regionId === id);
+      if (op === undefined) throw new HttpError(404, `no operator for region ${id}`);
+      return { status: 200, body: q.has("object") ? operatorToTikvJson(op) : operatorToTikvString(op) };
+    }
+    if (rest === "schedulers") {
+      const want = q.get("status");
+      if (want !== null && want !== "paused") throw new HttpError(400, `invalid status ${JSON.stringify(want)}: expected paused`);
+      return { status: 200, body: cluster().schedulers().filter((x) => want === null || x.paused).map((x) => x.name) };
+    }
+    if (rest.startsWith("checker/")) {
+      const name = rest.slice("checker/".length);
+      const checker = cluster().schedulers().find((x) => x.name === `${name}-checker`);
+      if (checker === undefined) throw new HttpError(404, `no checker ${JSON.stringify(name)}`);
+      return { status: 200, body: { paused: checker.paused } };
+    }
+    if (rest === "config" || rest === "config/schedule" || rest === "config/replicate") {
+      const c = cluster();
+      const json = schedulingConfigToTikvJson(c.schedulingConfig, {
+        maxStoreDownTimeMs: c.liveness.downAfterMs,
+        leaderScheduleLimit: c.scheduling.limits.maxInFlightPerStore,
+      });
+      return { status: 200, body: rest === "config" ? json : rest === "config/schedule" ? json.schedule : json.replication };
+    }
     if (rest.startsWith("store/")) {
       const id = parseId("store", rest.slice("store/".length));
       const s = cluster().storeStatuses().find((x) => x.storeId === id);
