@@ -75,6 +75,8 @@ export interface PdServerOptions {
    * scheduling in seconds.
    */
   readonly clock?: { readonly nowMs: () => number; readonly monotonicMs: () => number };
+  /** What the scheduling cost (`pd_schedule_store_heartbeat_seconds_total`) is measured with, in ms. Default `performance.now`. */
+  readonly costClock?: () => number;
   /** Record Prometheus metrics. Default: on when `statusAddr` is given. */
   readonly metrics?: boolean;
   /** Serve gRPC server reflection. Default true. */
@@ -256,6 +258,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       ...(options.operators !== undefined && { operators: options.operators }),
       ...(options.schedulePolicy !== undefined && { schedulePolicy: options.schedulePolicy }),
       ...(options.clock !== undefined && { nowMs: options.clock.nowMs, monotonicMs: options.clock.monotonicMs }),
+      ...(options.costClock !== undefined && { costClock: options.costClock }),
     };
     let boundAddr = options.advertiseAddr ?? addr;
     // An elected member without a name is named after its address, unique in the cluster.

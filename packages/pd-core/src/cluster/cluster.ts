@@ -82,6 +82,8 @@ export interface ClusterOptions {
   readonly operators?: Partial<SchedulingLimits>;
   /** Batch sizes and thresholds of the checkers and schedulers. Default {@link DEFAULT_SCHEDULE_POLICY}. */
   readonly schedulePolicy?: Partial<SchedulePolicy>;
+  /** What `scheduling.cost()` measures with (ms; observation only). Default `performance.now`. */
+  readonly costClock?: () => number;
   /** Most ids one `allocId` call may take. Default 2^20. */
   readonly maxIdCount?: bigint;
   /** Most timestamps one `allocTimestamps` call may take. Default 2^18. */
@@ -144,6 +146,7 @@ export class Cluster {
       monoMs,
       nowMs,
       allocPeerId: () => this.#allocPeerId(),
+      ...(options.costClock !== undefined && { costClock: options.costClock }),
     });
     this.scheduling.restore(this.regions.regions());
   }

@@ -41,6 +41,9 @@ export function movePeerSteps(stats: RegionStats, from: { storeId: bigint; peerI
   return steps;
 }
 
+/** Movable regions of a source that may find no target before its turn ends. */
+const MAX_MISSES = 4;
+
 /** What balance-region did in one pass. */
 export interface BalanceRegionResult {
   readonly planned: ReadonlyArray<{ readonly stats: RegionStats; readonly plan: OperatorPlan }>;
@@ -54,14 +57,30 @@ export interface BalanceRegionResult {
  * the target, so a move can never be undone by the next one (no ping-pong),
  * and the cluster stops moving once every difference is within it.
  *
- * Work per call is bounded — at most `scanLimit` regions tried per source,
- * `balanceRegionBatch` operators planned — and never walks every region.
+ * Work per call is bounded — at most `balanceSourcesPerPass` sources, each
+ * until `scanLimit` regions were looked at or four movable ones in a row
+ * found no target, `balanceRegionBatch` operators planned — and never walks
+ * every region.
+ * Within a source's turn, regions balance-region has moved least go first,
+ * so the moves of a rebalance spread over regions instead of copying some
+ * regions again and again.
  * `cursor` keeps each store's round-robin position between calls.
  */
 export function planBalanceRegion(ctx: SchedulingContext, cursor: Map<bigint, number>, plan: (stats: RegionStats, p: OperatorPlan) => boolean): number {
   const ids = ctx.storeIds();
-  const sources = ids.filter((s) => ctx.isUp(s) && ctx.index.regionCount(s) > 0);
-  const targets = ids.filter((s) => ctx.canHost(s));
+  // Scores are computed once per pass and again only for the two stores a planned move touches.
+  const scores = new Map<bigint, number>();
+  const score = (s: bigint): number => {
+    let v = scores.get(s);
+    if (v === undefined) {
+      v = regionScore(s, ctx);
+      scores.set(s, v);
+    }
+    return v;
+  };
+  const byScore = (a: bigint, b: bigint) => score(a) - score(b) || (a < b ? -1 : a > b ? 1 : 0);
+  const sources = ids.filter((s) => ctx.isUp(s) && ctx.index.regionCount(s) > 0).sort((a, b) => byScore(b, a));
+  let targets = ids.filter((s) => ctx.canHost(s)).sort(byScore);
   if (sources.length === 0 || targets.length === 0) return 0;
   let totalWeight = 0;
   let totalPeers = 0;
@@ -70,8 +89,8 @@ export function planBalanceRegion(ctx: SchedulingContext, cursor: Map<bigint, nu
     totalPeers += ctx.index.regionCount(s);
   }
   const tolerance = ctx.policy.tolerantRegions * (totalPeers === 0 ? 1 : totalWeight / totalPeers);
-  const byScore = (a: bigint, b: bigint) => regionScore(a, ctx) - regionScore(b, ctx) || (a < b ? -1 : a > b ? 1 : 0);
   let planned = 0;
+  let tried = 0;
   // A move blocked by a spent limit is counted once per pass and type, not once per region tried.
   const hit = { "add-peer": false, "remove-peer": false };
   const limited = (type: "add-peer" | "remove-peer") => {
@@ -79,29 +98,55 @@ export function planBalanceRegion(ctx: SchedulingContext, cursor: Map<bigint, nu
     hit[type] = true;
   };
   // Sources from the highest score down; a source with nothing to give hands over to the next.
-  for (const src of [...sources].sort((a, b) => byScore(b, a))) {
-    if (planned >= ctx.policy.balanceRegionBatch) break;
+  for (const src of sources) {
+    if (planned >= ctx.policy.balanceRegionBatch || tried >= ctx.policy.balanceSourcesPerPass) break;
+    const lowest = targets.find((t) => t !== src);
+    // Sources come highest first and the lowest target is the same for all: none further down could give either.
+    if (lowest === undefined || score(src) - score(lowest) < 2 + tolerance) break;
     const peers = ctx.index.peerRegions(src);
     if (peers === undefined || peers.size === 0) continue;
-    let dsts = targets.filter((t) => t !== src).sort(byScore);
-    const lowest = dsts[0];
-    if (lowest === undefined || regionScore(src, ctx) - regionScore(lowest, ctx) < 2 + tolerance) continue;
+    tried++;
     if (!ctx.limiter.available(src, "remove-peer")) {
       limited("remove-peer");
       continue;
     }
+    // Only targets with an add-peer token can take a peer now; with none, no source can give one
+    // (the rest of the pass would only look at regions to find that out).
+    let open = new Set(targets.filter((t) => t !== src && ctx.limiter.available(t, "add-peer")));
+    // Not even the lowest-scoring target that still has a token could take the lightest peer
+    // (weight 1) from this source, nor from any source further down: the stores that need peers
+    // have spent their limit, and looking at regions would only find that out region by region.
+    const bestOpen = targets.find((t) => open.has(t));
+    if (bestOpen === undefined || score(src) - score(bestOpen) < 2 + tolerance) {
+      limited("add-peer");
+      break;
+    }
     let pos = cursor.get(src) ?? 0;
     const tries = Math.min(ctx.policy.scanLimit, peers.size);
-    for (let i = 0; i < tries && planned < ctx.policy.balanceRegionBatch; i++) {
-      const regionId = peers.at(pos++)!;
+    // The regions of this turn, those moved least first: spreading the moves keeps any one
+    // region from being copied again and again while the cluster rebalances.
+    const window: Array<readonly [bigint, number]> = [];
+    for (let i = 0; i < tries; i++) {
+      const id = peers.at(pos++)!;
+      window.push([id, ctx.balanceMovesOf(id)]);
+    }
+    window.sort((a, b) => a[1] - b[1]);
+    // Movable regions that found no target in a row: a store's regions are alike, so after a few
+    // the next ones would not find one either (the gap to the stores with tokens is too small).
+    let misses = 0;
+    for (const [regionId] of window) {
+      if (open.size === 0 || misses >= MAX_MISSES) break;
+      if (planned >= ctx.policy.balanceRegionBatch) break;
       const stats = ctx.index.get(regionId);
       if (stats === undefined || !movable(stats, ctx)) continue;
       const from = stats.region.peers.find((p) => p.storeId === src)!;
       const w = stats.weight;
-      for (const dst of dsts) {
-        if (stats.region.peers.some((p) => p.storeId === dst)) continue;
-        if (regionScore(src, ctx) - regionScore(dst, ctx) < 2 * w + tolerance) break;
-        if (!ctx.limiter.available(dst, "add-peer")) {
+      const before = planned;
+      misses++;
+      for (const dst of targets) {
+        if (dst === src || stats.region.peers.some((p) => p.storeId === dst)) continue;
+        if (score(src) - score(dst) < 2 * w + tolerance) break;
+        if (!open.has(dst)) {
           limited("add-peer");
           continue;
         }
@@ -110,10 +155,16 @@ export function planBalanceRegion(ctx: SchedulingContext, cursor: Map<bigint, nu
         const steps = movePeerSteps(stats, from, dst, peerId, ctx);
         if (!leadersCanExecute(stats, steps, ctx) || !keepsLiveMajority(stats, steps, ctx.isPeerLive)) break;
         if (!takeTokens(steps, ctx)) break;
-        if (plan(stats, { kind: "balance-region", priority: "normal", steps })) planned++;
-        dsts = targets.filter((t) => t !== src).sort(byScore);
+        if (plan(stats, { kind: "balance-region", priority: "normal", steps })) {
+          planned++;
+          scores.delete(src);
+          scores.delete(dst);
+          targets = targets.sort(byScore);
+          open = new Set(targets.filter((t) => t !== src && ctx.limiter.available(t, "add-peer")));
+        }
         break;
       }
+      if (planned > before) misses = 0;
       if (!ctx.limiter.available(src, "remove-peer")) break;
     }
     cursor.set(src, pos);

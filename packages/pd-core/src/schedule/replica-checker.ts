@@ -83,7 +83,9 @@ export function addPeerSteps(stats: RegionStats, storeId: bigint, peerId: bigint
  *    live and caught up, else removed (a learner still catching up is left be);
  * 2. a lost voter (store down, or reported down for the down threshold):
  *    removed when there are more voters than `max-replicas`, else replaced —
- *    a new peer on the best store, then the lost one removed;
+ *    a new peer on the best store, then the lost one removed (with stores
+ *    that cannot add learners, the lost one first: a voter that has not
+ *    caught up must not join while a peer is lost);
  * 3. too few voters: a new peer on the best store;
  * 4. too many voters: the worst one removed — on a store that is not up, or
  *    else on the store with the most region weight; the leader hands its
@@ -107,7 +109,7 @@ export function checkReplicas(stats: RegionStats, ctx: SchedulingContext): Check
     if (!takeTokens(steps, ctx)) return { deferred: "store-limit" };
     return { plan: { kind, priority: "high", steps } };
   };
-  const addOn = (kind: OperatorKind, then: OperatorStep[]): CheckOutcome => {
+  const addOn = (kind: OperatorKind, lost?: OperatorStep): CheckOutcome => {
     const target = pickTargetStore(stats, ctx);
     if (target === undefined) return { deferred: "no-target" };
     if (!ctx.limiter.available(target, "add-peer")) {
@@ -116,7 +118,13 @@ export function checkReplicas(stats: RegionStats, ctx: SchedulingContext): Check
     }
     const peerId = ctx.allocPeerId();
     if (peerId === undefined) return { deferred: "no-peer-id" };
-    return finish(kind, [...addPeerSteps(stats, target, peerId, ctx), ...then]);
+    const add = addPeerSteps(stats, target, peerId, ctx);
+    if (lost === undefined) return finish(kind, add);
+    // A learner catches up before it votes: add it first, remove the lost peer last. A voter
+    // added directly has not caught up: with a peer lost that would leave no live majority, so
+    // the lost peer goes first (the majority check picks whichever order is safe).
+    const learnerFirst = [...add, lost];
+    return finish(kind, add[0]!.type === "add-learner" || keepsLiveMajority(stats, learnerFirst, ctx.isPeerLive) ? learnerFirst : [lost, ...add]);
   };
 
   for (const l of learners) {
@@ -130,9 +138,9 @@ export function checkReplicas(stats: RegionStats, ctx: SchedulingContext): Check
   if (lost !== undefined) {
     const remove: OperatorStep = { type: "remove-peer", storeId: lost.storeId, peerId: lost.peerId };
     if (voters.length > max) return finish("remove-extra-replica", [remove]);
-    return addOn("replace-down-replica", [remove]);
+    return addOn("replace-down-replica", remove);
   }
-  if (healthy < max) return addOn("make-up-replica", []);
+  if (healthy < max) return addOn("make-up-replica");
   if (voters.length > max) return finish("remove-extra-replica", removeWorstSteps(stats, voters, ctx));
   return undefined;
 }

@@ -18,6 +18,8 @@ export interface SchedulePolicy {
   readonly balanceLeaderBatch: number;
   /** Regions a scheduler tries per source store and heartbeat. Default 64. */
   readonly scanLimit: number;
+  /** Source stores balance-region tries per heartbeat, highest score first. Default 8. */
+  readonly balanceSourcesPerPass: number;
   /** Above this used ratio a store is low on space: no peer is added to it. Default 0.8 (TiKV's low-space-ratio). */
   readonly lowSpaceRatio: number;
   /** Above this used ratio a store's region score grows with its fullness. Default 0.7 (TiKV's high-space-ratio). */
@@ -38,6 +40,7 @@ export const DEFAULT_SCHEDULE_POLICY: SchedulePolicy = Object.freeze({
   balanceRegionBatch: 4,
   balanceLeaderBatch: 4,
   scanLimit: 64,
+  balanceSourcesPerPass: 8,
   lowSpaceRatio: 0.8,
   highSpaceRatio: 0.7,
   tolerantRegions: 1,
@@ -70,6 +73,8 @@ export interface SchedulingContext {
   isPeerDead(stats: RegionStats, storeId: bigint, peerId: bigint): boolean;
   /** A new peer id from PD's allocator; undefined when none can be had without waiting for a write. */
   allocPeerId(): bigint | undefined;
+  /** How many times balance-region has moved one of the region's peers since this PD leads (soft state). */
+  balanceMovesOf(regionId: bigint): number;
 }
 
 /**

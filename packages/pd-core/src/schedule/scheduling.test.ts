@@ -25,6 +25,19 @@ describe("replica checker (through the cluster)", () => {
     for (const r of c.regions.values()) expect([...r.voters.values()]).not.toContain(3n);
   });
 
+  it("with stores that add voters only, removes the lost peer before adding its replacement (the safe order)", async () => {
+    const c = new MiniCluster({ stores: 4, regions: 12, caps: ["leader-transfer", "add-peer", "remove-peer"] });
+    await c.round();
+    c.kill(4n);
+    await c.runUntil(() => c.notFullyReplicated(3) === 0, 120);
+    expect(c.notFullyReplicated(3)).toBe(0);
+    expect(c.violations).toEqual([]);
+    const byOperator = new Map<bigint, string[]>();
+    for (const { op } of c.received) if (op.kind !== "leader-transfer") byOperator.set(op.operatorId!, [...(byOperator.get(op.operatorId!) ?? []), op.kind]);
+    expect(byOperator.size).toBeGreaterThan(0);
+    for (const kinds of byOperator.values()) expect([...new Set(kinds)]).toEqual(["remove-peer", "add-peer"]);
+  });
+
   it("counts regions under-replicated while a store is down, and leaves a region without a live majority alone", async () => {
     const c = new MiniCluster({ stores: 3, regions: 6 });
     await c.round();

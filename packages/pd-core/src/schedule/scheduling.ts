@@ -78,9 +78,15 @@ export interface SchedulingOptions {
   readonly nowMs: () => number;
   /** A peer id from PD's allocator, or undefined when one cannot be had without waiting. */
   readonly allocPeerId: () => bigint | undefined;
+  /**
+   * The clock {@link Scheduling.cost} measures with, in ms; observation only,
+   * never a decision input. Default `performance.now` (elapsed time); a
+   * simulator sharing a busy machine passes its process's CPU time.
+   */
+  readonly costClock?: () => number;
 }
 
-/** Cost of the scheduling work done on store heartbeats, measured on the process's own clock. */
+/** Cost of the scheduling work done on store heartbeats, measured with the cost clock. */
 export interface SchedulingCost {
   readonly storeHeartbeats: number;
   /** Total and worst milliseconds spent scheduling in one store heartbeat (planning and dispatch). */
@@ -129,9 +135,11 @@ export class Scheduling implements SchedulingContext {
   readonly #queue = new Set<bigint>();
   readonly #underReplicated = new Set<bigint>();
   readonly #regionCursor = new Map<bigint, number>();
+  readonly #balanceMoves = new Map<bigint, number>();
   readonly #leaderCursor = new Map<bigint, number>();
   #patrolKey: Uint8Array = new Uint8Array();
   #storeIds: bigint[] | undefined;
+  #storeIdSet: ReadonlySet<bigint> = new Set();
   #cost = { storeHeartbeats: 0, totalMs: 0, maxMs: 0 };
   readonly #view: ControllerView;
 
@@ -172,6 +180,7 @@ export class Scheduling implements SchedulingContext {
       const ids = new Set<bigint>(this.#o.stores.list().map((s) => s.storeId));
       for (const id of this.index.storeIds()) ids.add(id);
       this.#storeIds = [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      this.#storeIdSet = ids;
     }
     return this.#storeIds;
   }
@@ -228,6 +237,10 @@ export class Scheduling implements SchedulingContext {
     return this.#o.allocPeerId();
   }
 
+  balanceMovesOf(regionId: bigint): number {
+    return this.#balanceMoves.get(regionId) ?? 0;
+  }
+
   // --- inputs ---------------------------------------------------------------
 
   /** Indexes the regions restored from storage (no heartbeat yet: leaders and sizes unknown). */
@@ -244,7 +257,8 @@ export class Scheduling implements SchedulingContext {
    * and nothing else.
    */
   onStoreHeartbeat(hb: StoreHeartbeat): SchedulerOperation[] {
-    const t0 = performance.now();
+    const clock = this.#o.costClock ?? (() => performance.now());
+    const t0 = clock();
     const storeId = hb.storeId;
     const caps = hb.capabilities === undefined ? undefined : new Set(hb.capabilities);
     const before = this.#caps.get(storeId);
@@ -262,7 +276,7 @@ export class Scheduling implements SchedulingContext {
     }
     this.#schedule(storeId, caps);
     if (caps !== undefined) out.push(...this.operators.dispatch(storeId, caps, this.#view));
-    const ms = performance.now() - t0;
+    const ms = clock() - t0;
     this.#cost.storeHeartbeats++;
     this.#cost.totalMs += ms;
     if (ms > this.#cost.maxMs) this.#cost.maxMs = ms;
@@ -271,9 +285,8 @@ export class Scheduling implements SchedulingContext {
 
   /** An accepted region heartbeat, once the catalog holds `region`. */
   onRegionHeartbeat(region: Region, extras: RegionHeartbeatExtras | undefined): void {
-    const before = this.index.get(region.id);
     const stats = this.index.put(region, extras);
-    if (before === undefined || before.region.peers !== region.peers) this.#storeIds = undefined;
+    if (this.#storeIds !== undefined && region.peers.some((p) => !this.#storeIdSet.has(p.storeId))) this.#storeIds = undefined;
     this.operators.onRegionHeartbeat(stats);
     this.#classify(stats);
   }
@@ -284,6 +297,7 @@ export class Scheduling implements SchedulingContext {
     this.index.remove(regionId);
     this.#queue.delete(regionId);
     this.#underReplicated.delete(regionId);
+    this.#balanceMoves.delete(regionId);
   }
 
   /** Applies a configuration made durable by the caller. A changed `max-replicas` re-classifies every region once. */
@@ -460,6 +474,7 @@ export class Scheduling implements SchedulingContext {
   }
 
   #onOperatorEnd(op: Operator): void {
+    if (op.kind === "balance-region" && op.state === "success") this.#balanceMoves.set(op.regionId, this.balanceMovesOf(op.regionId) + 1);
     const s = this.index.get(op.regionId);
     if (s !== undefined && !op.legacy) this.#classify(s);
   }

@@ -19,7 +19,8 @@ interface Bucket {
  * every use, so a changed limit applies at once.
  */
 export class StoreLimiter {
-  readonly #buckets = new Map<string, Bucket>();
+  /** Per store: the add-peer and the remove-peer bucket. */
+  readonly #buckets = new Map<bigint, { "add-peer"?: Bucket; "remove-peer"?: Bucket }>();
   readonly #rateOf: (storeId: bigint, type: StoreLimitType) => number;
   readonly #nowMs: () => number;
   readonly #hits: Record<StoreLimitType, number> = { "add-peer": 0, "remove-peer": 0 };
@@ -35,14 +36,18 @@ export class StoreLimiter {
   }
 
   #bucket(storeId: bigint, type: StoreLimitType): Bucket {
-    const key = `${storeId}/${type}`;
     const rate = this.#rateOf(storeId, type);
     const now = this.#nowMs();
     const cap = StoreLimiter.capacity(rate);
-    let b = this.#buckets.get(key);
+    let pair = this.#buckets.get(storeId);
+    if (pair === undefined) {
+      pair = {};
+      this.#buckets.set(storeId, pair);
+    }
+    let b = pair[type];
     if (b === undefined) {
       b = { tokens: cap, atMs: now, ratePerMin: rate };
-      this.#buckets.set(key, b);
+      pair[type] = b;
       return b;
     }
     if (now > b.atMs) {
