@@ -5319,11 +5319,15 @@ export const PDClient = makeGenericClientConstructor(PDService, "pb.PD") as unkn
  * Scheduling inspection and control (pd-cli operators / scheduler / config),
  * served beside service PD on the same port, by the leader only (followers
  * answer NOT_LEADER with the leader's address, as PD does). A service of its
- * own rather than RPCs appended to PD: clients that enumerate PD's methods
- * (pd-client does) keep building unchanged. The write RPCs change what the
- * leader schedules and persist it, so it survives a restart and a leader
- * change; they are subject to the same TLS and client-certificate rules as
- * every other RPC, and are never offered on the read-only status port.
+ * own rather than RPCs appended to PD: service PD stays exactly NoKV's (the
+ * stores' and gateways' contract, which this file only ever appends fields
+ * to), so code generated from it for NoKV's Go side gains no method to
+ * implement, and the administrative write RPCs are one service that a
+ * deployment can authorize, proxy or leave out as a unit. pd-client calls
+ * both services on one connection. The write RPCs change what the leader
+ * schedules and persist it, so it survives a restart and a leader change;
+ * they are subject to the same TLS and client-certificate rules as every
+ * other RPC, and are never offered on the read-only status port.
  */
 export type PDSchedulingService = typeof PDSchedulingService;
 export const PDSchedulingService = {
