@@ -20,7 +20,6 @@ import {
   operatorsVerb,
   schedulerListVerb,
   schedulerPauseVerb,
-  withSchedulingClient,
 } from "./commands/scheduling.js";
 import { parsePositiveInt, parseUint64 } from "./flags.js";
 import { installTestClock } from "./test-clock.js";
@@ -236,17 +235,17 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     withClient(f, (c) => healthVerb(c, f), configWarning),
   );
 
-  // Scheduling: inspection and control through gRPC (pb.PDScheduling), with the same flags and TLS.
+  // Scheduling: inspection and control through pd-client's calls of pb.PDScheduling, with the same flags and TLS.
   inspect<ClientFlags & { history?: boolean }>(
     program
       .command("operators")
       .description("Operators in flight, with their step and age (--history: those that ended, newest first).")
       .option("--history", "operators that ended instead of those in flight"),
-    (f) => withSchedulingClient(f, (c) => operatorsVerb(c, f), configWarning),
+    (f) => withClient(f, (c) => operatorsVerb(c, f), configWarning),
   );
   const scheduler = program.command("scheduler").description("List, pause and resume schedulers and checkers.");
   inspect(scheduler.command("list").description("Every scheduler and checker, and whether it is paused."), (f) =>
-    withSchedulingClient(f, (c) => schedulerListVerb(c, f), configWarning),
+    withClient(f, (c) => schedulerListVerb(c, f), configWarning),
   );
   for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
     inspect(
@@ -254,12 +253,12 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
         .command(verb)
         .argument("<name>", "balance-leader, balance-region or replica (or the full names from `scheduler list`)")
         .description(`${paused ? "Pause" : "Resume"} a scheduler or checker; survives restarts and leader changes.`),
-      (f, [name]) => withSchedulingClient(f, (c) => schedulerPauseVerb(c, f, name!, paused), configWarning),
+      (f, [name]) => withClient(f, (c) => schedulerPauseVerb(c, f, name!, paused), configWarning),
     );
   }
   const config = program.command("config").description("Show or change the scheduling configuration.");
   inspect(config.command("show").description("max-replicas, store limits and paused schedulers."), (f) =>
-    withSchedulingClient(f, (c) => configShowVerb(c, f), configWarning),
+    withClient(f, (c) => configShowVerb(c, f), configWarning),
   );
   inspect<ClientFlags & { store?: bigint; type?: "add-peer" | "remove-peer" }>(
     config
@@ -270,7 +269,7 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
       .addOption(new Option("--type <type>", "store-limit: only this kind (default both)").choices(["add-peer", "remove-peer"]))
       .description("Change the scheduling configuration (durable; applies at once)."),
     (f, [key, value]) =>
-      withSchedulingClient(f, (c) => configSetVerb(c, f, parseSetting(key!, value!, f)), configWarning),
+      withClient(f, (c) => configSetVerb(c, f, parseSetting(key!, value!, f)), configWarning),
   );
 
   try {

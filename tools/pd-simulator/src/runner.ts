@@ -1,9 +1,10 @@
+import { createPdAdapter, type PdAdapterCall } from "@nokv/pd-adapter";
+import { createPdClient, type PdClient, type SchedulingConfigChange } from "@nokv/pd-client";
 import { type Cluster, stepTimeoutMs } from "@nokv/pd-core";
-import type { OperatorKind, SchedulingConfigPatch } from "@nokv/pd-model";
+import type { OperatorKind } from "@nokv/pd-model";
 import { type SimClock, virtualClock, wallClock } from "./engine/clock.js";
 import type { Random } from "./engine/random.js";
 import { SimCluster, type SimClusterOptions, type Violation } from "./cluster/sim-cluster.js";
-import { createPdLink, type PdLink } from "./pd/pd-link.js";
 import { type PdSettings, type PdTarget, startInProcessPd, startPdProcess } from "./pd/pd-target.js";
 
 /** Size and seed of a run. */
@@ -28,8 +29,8 @@ export interface CasePlan {
   readonly pd: PdSettings;
   /** Where PD runs: the server library on virtual time, or `pd-cli pd` on the wall clock. */
   readonly mode: "in-process" | "process";
-  /** Scheduling config set before the run (store limits). */
-  readonly config?: Omit<SchedulingConfigPatch, "paused">;
+  /** Scheduling config set before the run (store limits), through pd-client. */
+  readonly config?: SchedulingConfigChange;
   readonly tickMs: number;
   readonly timeLimitMs: number;
   readonly events: readonly CaseEvent[];
@@ -116,7 +117,7 @@ function defaults(p: CaseParams, c: Partial<SimClusterOptions>): SimClusterOptio
 }
 
 /** Operators by kind and event, from PD's counters (in process) or its history (a process). */
-async function operatorCounts(target: PdTarget, link: PdLink): Promise<Record<string, Record<string, number>>> {
+async function operatorCounts(target: PdTarget, client: PdClient): Promise<Record<string, Record<string, number>>> {
   const out: Record<string, Record<string, number>> = {};
   const bump = (kind: string, event: string, n: number) => {
     out[kind] ??= {};
@@ -126,11 +127,11 @@ async function operatorCounts(target: PdTarget, link: PdLink): Promise<Record<st
     for (const [kind, event, n] of target.cluster.scheduling.operators.counters()) bump(kind, event, n);
     return out;
   }
-  for (const op of await link.listOperators(true)) {
+  for (const op of await client.listOperators({ history: true })) {
     bump(op.kind, "create", 1);
     bump(op.kind, op.state === "cancelled" ? "cancelled" : op.state, 1);
   }
-  for (const op of await link.listOperators(false)) bump(op.kind, "create", 1);
+  for (const op of await client.listOperators()) bump(op.kind, "create", 1);
   return out;
 }
 
@@ -155,10 +156,28 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
   const clock: SimClock = plan.mode === "in-process" ? virtualClock() : wallClock();
   const wallStart = performance.now();
   const target = plan.mode === "in-process" ? await startInProcessPd(clock, plan.pd) : await startPdProcess(plan.pd);
-  const link = createPdLink(target.addr);
+  // One client, one adapter per simulated store over it: what a TypeScript store would run.
+  const client = createPdClient({ addr: target.addr, timeoutMs: 10_000, routeCache: false, tsoBatching: false });
+  // A failed PD call fails the run: the adapter reports instead of rejecting.
+  const failures: Array<{ call: PdAdapterCall; err: unknown }> = [];
+  const checkCalls = (): void => {
+    const f = failures[0];
+    if (f !== undefined) throw new Error(`pd-sim: ${f.call} failed: ${f.err instanceof Error ? f.err.message : String(f.err)}`, { cause: f.err });
+  };
   let inFlight: { regionId: bigint; id: bigint }[] = [];
   const cluster = () => target.cluster;
-  const sim: SimCluster = new SimCluster(defaults(params, plan.cluster), (n) => link.allocIds(n), {
+  const link = {
+    allocIds: async (count: bigint) => (await client.allocId(count)).firstId,
+    createAdapter: (capabilities: SimClusterOptions["capabilities"]) =>
+      createPdAdapter({
+        client,
+        ...(capabilities !== undefined && { capabilities }),
+        // Each step is delivered once per heartbeat's answer; a large cluster's answers are bounded by the store limits.
+        maxQueuedOperations: 1 << 16,
+        onError: (call, err) => void failures.push({ call, err }),
+      }),
+  };
+  const sim: SimCluster = new SimCluster(defaults(params, plan.cluster), link, {
     storeUp: (id): boolean => {
       const cl = cluster();
       if (cl !== undefined) return cl.storeLiveness(id) === "up";
@@ -182,10 +201,13 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
   let converged: number | undefined;
   try {
     await sim.bootstrap();
-    if (plan.config !== undefined) await link.setSchedulingConfig(plan.config);
+    if (plan.config !== undefined) await client.setSchedulingConfig(plan.config);
     const flush = async () => {
       const hbs = sim.regionHeartbeatsDue();
-      for (let i = 0; i < hbs.length; i += 256) await Promise.all(hbs.slice(i, i + 256).map((hb) => link.regionHeartbeat(hb)));
+      for (let i = 0; i < hbs.length; i += 256) {
+        await Promise.all(hbs.slice(i, i + 256).map((hb) => hb.store.adapter.submitRegionHeartbeat(hb.region, hb.extras)));
+        checkCalls();
+      }
     };
     for (let t = 0; t <= plan.timeLimitMs; t += plan.tickMs) {
       await clock.advanceTo(t);
@@ -200,11 +222,15 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
         await sim.write(plan.writes.count, plan.writes.bytes, plan.writes.pick);
       }
       await flush();
-      for (const s of sim.storesDue(t)) sim.receive(s, await link.storeHeartbeat(sim.storeHeartbeat(s)));
+      for (const s of sim.storesDue(t)) {
+        await s.adapter.submitStoreHeartbeat(sim.storeHeartbeat(s));
+        checkCalls();
+        sim.receive(s, s.adapter.plan());
+      }
       if (t >= nextSample) {
         nextSample += sampleMs;
         const cl = cluster();
-        if (cl === undefined) inFlight = (await link.listOperators(false)).map((o) => ({ regionId: o.regionId, id: o.id }));
+        if (cl === undefined) inFlight = (await client.listOperators()).map((o) => ({ regionId: o.regionId, id: o.id }));
         else checkOperatorsEnd(cl, sim);
         samples.push({
           atMs: t,
@@ -217,7 +243,7 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
       }
       if (t >= lastEventMs && events.length === 0) {
         const cl = cluster();
-        const state: PdState = { operatorsInFlight: cl?.scheduling.operators.size ?? (await link.listOperators(false)).length };
+        const state: PdState = { operatorsInFlight: cl?.scheduling.operators.size ?? (await client.listOperators()).length };
         if (plan.predicate(sim, state)) {
           converged = t;
           break;
@@ -225,9 +251,9 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
       }
     }
     const cl = cluster();
-    if (cl === undefined) inFlight = (await link.listOperators(false)).map((o) => ({ regionId: o.regionId, id: o.id }));
+    if (cl === undefined) inFlight = (await client.listOperators()).map((o) => ({ regionId: o.regionId, id: o.id }));
     const cost = cl?.scheduling.cost();
-    const operators = await operatorCounts(target, link);
+    const operators = await operatorCounts(target, client);
     const final = sim.now;
     samples.push({
       atMs: final,
@@ -256,7 +282,8 @@ export async function runCase(c: SimCase, params: CaseParams): Promise<FinishedR
       storeLimitHits: cl?.scheduling.limiter.hits(),
     };
   } finally {
-    link.close();
+    for (const s of sim.stores.values()) s.adapter.close();
+    client.close();
     await target.close();
   }
 }

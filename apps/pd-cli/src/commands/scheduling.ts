@@ -1,25 +1,14 @@
-import type { ConfigWarning } from "@nokv/nokv-config";
+import type { PdClient, SchedulingConfigChange } from "@nokv/pd-client";
 import { type OperatorInfo, operatorToTikvJson, type SchedulingConfig, stringifyJson as toJson } from "@nokv/pd-model";
 import { table } from "../format.js";
 import type { ClientFlags } from "./client-options.js";
 import type { VerbResult } from "./inspect.js";
-import { type SchedulingClient, schedulingClientFromFlags } from "./scheduling-client.js";
+
+// The scheduling verbs: pd-client's calls of `pb.PDScheduling` (the leader
+// followed as for every call, the same TLS and --timeout), run through
+// `withClient` like the inspection verbs.
 
 const ok = (lines: readonly string[]): VerbResult => ({ lines, exitCode: 0 });
-
-/** Runs `verb` with a scheduling client built from the flags, and closes it. */
-export async function withSchedulingClient(
-  flags: ClientFlags,
-  verb: (client: SchedulingClient) => Promise<VerbResult>,
-  onConfigWarning?: (w: ConfigWarning) => void,
-): Promise<VerbResult> {
-  const client = await schedulingClientFromFlags(flags, onConfigWarning);
-  try {
-    return await verb(client);
-  } finally {
-    client.close();
-  }
-}
 
 /** `12s`, `3m4s`, `1h2m`: an age for the table. */
 export function formatAge(ms: bigint): string {
@@ -48,23 +37,23 @@ function operatorRows(ops: readonly OperatorInfo[], history: boolean): string[] 
 }
 
 /** `pd-cli operators [--history]`: operators in flight (oldest first) with their step and age, or those that ended (newest first). */
-export async function operatorsVerb(client: SchedulingClient, flags: ClientFlags & { readonly history?: boolean }): Promise<VerbResult> {
+export async function operatorsVerb(client: PdClient, flags: ClientFlags & { readonly history?: boolean }): Promise<VerbResult> {
   const history = flags.history === true;
-  const ops = await client.listOperators(history);
+  const ops = await client.listOperators({ history });
   if (flags.format === "json") return ok([toJson(ops.map(operatorToTikvJson))]);
   if (ops.length === 0) return ok([history ? "(no operator has ended yet)" : "(no operator in flight)"]);
   return ok(operatorRows(ops, history));
 }
 
 /** `pd-cli scheduler list`. */
-export async function schedulerListVerb(client: SchedulingClient, flags: ClientFlags): Promise<VerbResult> {
+export async function schedulerListVerb(client: PdClient, flags: ClientFlags): Promise<VerbResult> {
   const list = await client.listSchedulers();
   if (flags.format === "json") return ok([toJson(list)]);
   return ok(table(["NAME", "PAUSED"], list.map((s) => [s.name, s.paused ? "yes" : "no"])));
 }
 
 /** `pd-cli scheduler pause NAME` / `resume NAME`. */
-export async function schedulerPauseVerb(client: SchedulingClient, flags: ClientFlags, name: string, paused: boolean): Promise<VerbResult> {
+export async function schedulerPauseVerb(client: PdClient, flags: ClientFlags, name: string, paused: boolean): Promise<VerbResult> {
   const s = await client.setSchedulerPaused(name, paused);
   if (flags.format === "json") return ok([toJson(s)]);
   return ok([`${s.name} ${s.paused ? "paused" : "resumed"}`]);
@@ -106,8 +95,8 @@ function configLines(c: SchedulingConfig): string[] {
 }
 
 /** `pd-cli config show`. */
-export async function configShowVerb(client: SchedulingClient, flags: ClientFlags): Promise<VerbResult> {
-  const c = await client.getConfig();
+export async function configShowVerb(client: PdClient, flags: ClientFlags): Promise<VerbResult> {
+  const c = await client.getSchedulingConfig();
   return ok(flags.format === "json" ? [toJson(configJson(c))] : configLines(c));
 }
 
@@ -122,12 +111,12 @@ export type ConfigSetting =
  * limit (of every store without an override), with it that store's override
  * (0 removes it); both types unless `--type` says one.
  */
-export async function configSetVerb(client: SchedulingClient, flags: ClientFlags, setting: ConfigSetting): Promise<VerbResult> {
-  let patch: Parameters<SchedulingClient["setConfig"]>[0];
+export async function configSetVerb(client: PdClient, flags: ClientFlags, setting: ConfigSetting): Promise<VerbResult> {
+  let patch: SchedulingConfigChange;
   if (setting.key === "max-replicas") {
     patch = { maxReplicas: setting.value };
   } else if (setting.storeId === undefined) {
-    const current = (await client.getConfig()).defaultStoreLimit;
+    const current = (await client.getSchedulingConfig()).defaultStoreLimit;
     patch = {
       defaultStoreLimit: {
         addPeerPerMin: setting.type === "remove-peer" ? current.addPeerPerMin : setting.rate,
@@ -145,6 +134,6 @@ export async function configSetVerb(client: SchedulingClient, flags: ClientFlags
       ],
     };
   }
-  const c = await client.setConfig(patch);
+  const c = await client.setSchedulingConfig(patch);
   return ok(flags.format === "json" ? [toJson(configJson(c))] : configLines(c));
 }

@@ -1,6 +1,5 @@
-import type { ExecutableOperationKind, Region, RegionHeartbeat, SchedulerOperation, StoreHeartbeat } from "@nokv/pd-model";
+import type { ExecutableOperationKind, Operation, PdAdapter, Region, RegionHeartbeatExtras, StoreStats } from "@nokv/pd-adapter";
 import { Random } from "../engine/random.js";
-import { OperationDedup, type StoreOperation, toStoreOperation } from "../store/store-operations.js";
 import { endKeyAt, KEY_SPACE, keyAt } from "./keys.js";
 
 const MIB = 1n << 20n;
@@ -59,7 +58,12 @@ interface SimRegion {
   activeOperator: bigint | undefined;
 }
 
-/** A simulated store. */
+/**
+ * A simulated store. It talks to PD as a TypeScript store would: through its
+ * own `@nokv/pd-adapter` (created with the store's capabilities), which
+ * sends its heartbeats and delivers PD's operations typed, validated and
+ * de-duplicated.
+ */
 export interface SimStore {
   readonly id: bigint;
   caps: ReadonlySet<ExecutableOperationKind> | undefined;
@@ -68,7 +72,9 @@ export interface SimStore {
   lastHeartbeatMs: number;
   nextHeartbeatMs: number;
   readonly capacity: bigint;
-  readonly dedup: OperationDedup;
+  readonly adapter: PdAdapter;
+  /** The adapter's `invalid` count already counted as received and refused. */
+  invalidSeen: number;
   regions: number;
   leaders: number;
   used: bigint;
@@ -79,6 +85,22 @@ interface Pending {
   readonly at: number;
   readonly seq: number;
   readonly run: () => void;
+}
+
+/** A region heartbeat a store owes PD: from the store leading the region, with what it reports beside it. */
+export interface SimRegionHeartbeat {
+  readonly store: SimStore;
+  readonly region: Region;
+  /** Undefined for a store without capabilities (a NoKV Go store reports nothing beside the region). */
+  readonly extras: RegionHeartbeatExtras | undefined;
+}
+
+/** How the cluster reaches PD: ids, and an adapter per store. */
+export interface SimPd {
+  /** A run of `count` new ids from PD's allocator; resolves to the first. */
+  allocIds(count: bigint): Promise<bigint>;
+  /** The adapter of a new store, sending `capabilities` (undefined: a NoKV Go store). */
+  createAdapter(capabilities: readonly ExecutableOperationKind[] | undefined): PdAdapter;
 }
 
 /** What the cluster asks of PD's view (to judge invariants by what PD could know). */
@@ -118,14 +140,14 @@ export class SimCluster {
   readonly #rand: Random;
   #now = 0;
   #ids: { next: bigint; end: bigint } = { next: 0n, end: 0n };
-  readonly #allocIds: (count: bigint) => Promise<bigint>;
+  readonly #pdLink: SimPd;
   readonly #pd: PdView;
   readonly counts = { opsReceived: 0, opsApplied: 0, opsRefused: 0, splits: 0, withOperatorId: 0, leaderTransfers: 0 };
 
-  constructor(o: SimClusterOptions, allocIds: (count: bigint) => Promise<bigint>, pd: PdView) {
+  constructor(o: SimClusterOptions, link: SimPd, pd: PdView) {
     this.o = o;
     this.#rand = new Random(o.seed);
-    this.#allocIds = allocIds;
+    this.#pdLink = link;
     this.#pd = pd;
   }
 
@@ -137,7 +159,7 @@ export class SimCluster {
   async bootstrap(): Promise<void> {
     for (let i = 1; i <= this.o.stores; i++) this.addStore();
     const replicas = this.o.replicas;
-    const first = await this.#allocIds(BigInt(this.o.regions * (1 + replicas)));
+    const first = await this.#pdLink.allocIds(BigInt(this.o.regions * (1 + replicas)));
     let id = first;
     const step = KEY_SPACE / BigInt(this.o.regions);
     const placeOn = Math.min(this.o.placeOn, this.o.stores);
@@ -180,7 +202,8 @@ export class SimCluster {
       lastHeartbeatMs: this.#now,
       nextHeartbeatMs: this.#now + ((Number(id) - 1) * this.o.storeHeartbeatMs) / Math.max(1, this.o.stores),
       capacity: this.o.capacityBytes,
-      dedup: new OperationDedup(),
+      adapter: this.#pdLink.createAdapter(this.o.capabilities),
+      invalidSeen: 0,
       regions: 0,
       leaders: 0,
       used: 0n,
@@ -244,8 +267,8 @@ export class SimCluster {
     return [...this.stores.values()].filter((s) => s.alive && s.nextHeartbeatMs <= t);
   }
 
-  /** A store's heartbeat (a Go store sends the original five fields only). */
-  storeHeartbeat(s: SimStore): StoreHeartbeat {
+  /** A store's heartbeat stats (a Go store sends the original five fields only; its adapter adds the capabilities). */
+  storeHeartbeat(s: SimStore): StoreStats {
     s.lastHeartbeatMs = this.#now;
     s.nextHeartbeatMs += this.o.storeHeartbeatMs;
     if (s.nextHeartbeatMs <= this.#now) s.nextHeartbeatMs = this.#now + this.o.storeHeartbeatMs;
@@ -254,17 +277,17 @@ export class SimCluster {
     if (s.caps === undefined) return base;
     const written = s.written;
     s.written = 0n;
-    return { ...base, usedSize: used, bytesWritten: written, keysWritten: written / 1024n, capabilities: [...s.caps] };
+    return { ...base, usedSize: used, bytesWritten: written, keysWritten: written / 1024n };
   }
 
   /** The heartbeats regions owe PD: changed ones (and, with a periodic interval, those due), from live leaders. */
-  regionHeartbeatsDue(): RegionHeartbeat[] {
+  regionHeartbeatsDue(): SimRegionHeartbeat[] {
     if (this.o.regionHeartbeatMs > 0) {
       for (const r of this.regions.values()) {
         if ((this.#lastReported.get(r.id) ?? -Infinity) + this.o.regionHeartbeatMs <= this.#now) this.#dirty.add(r.id);
       }
     }
-    const out: RegionHeartbeat[] = [];
+    const out: SimRegionHeartbeat[] = [];
     for (const id of this.#dirty) {
       const r = this.regions.get(id);
       if (r === undefined) {
@@ -280,7 +303,7 @@ export class SimCluster {
     return out;
   }
 
-  #heartbeatOf(r: SimRegion, leader: SimStore): RegionHeartbeat {
+  #heartbeatOf(r: SimRegion, leader: SimStore): SimRegionHeartbeat {
     const peers = [...r.voters, ...r.learners].map(([peerId, storeId]) => ({ storeId, peerId }));
     const region: Region = {
       id: r.id,
@@ -289,11 +312,10 @@ export class SimCluster {
       epoch: { version: r.version, confVersion: r.confVer },
       peers,
     };
-    if (leader.caps === undefined) return { region };
+    if (leader.caps === undefined) return { store: leader, region, extras: undefined };
     const written = r.written;
     r.written = 0n;
-    return {
-      region,
+    const extras: RegionHeartbeatExtras = {
       leaderPeerId: r.leader!,
       approximateSize: r.size,
       approximateKeys: r.size / 1024n,
@@ -305,21 +327,26 @@ export class SimCluster {
       pendingPeers: peers.filter((p) => r.pending.has(p.peerId)),
       learnerPeerIds: [...r.learners.keys()],
     };
+    return { store: leader, region, extras };
   }
 
   // --- operations -------------------------------------------------------------
 
-  /** What a store does with PD's answer: checks it, then carries out each step after `opDelayMs`. */
-  receive(s: SimStore, ops: readonly SchedulerOperation[]): void {
-    for (const raw of ops) {
+  /**
+   * What a store does with the operations its adapter delivered after a
+   * heartbeat (`adapter.plan()`: typed, validated, each step once): checks
+   * the invariants, then carries out each step after `opDelayMs`. What the
+   * adapter dropped as invalid counts as received and refused.
+   */
+  receive(s: SimStore, ops: readonly Operation[]): void {
+    const invalid = s.adapter.stats().invalid;
+    this.counts.opsReceived += invalid - s.invalidSeen;
+    this.counts.opsRefused += invalid - s.invalidSeen;
+    s.invalidSeen = invalid;
+    for (const op of ops) {
       this.counts.opsReceived++;
-      if (raw.operatorId !== undefined) this.counts.withOperatorId++;
-      if (raw.kind === "leader-transfer") this.counts.leaderTransfers++;
-      const op = toStoreOperation(raw, s.caps);
-      if (op === undefined) {
-        this.counts.opsRefused++;
-        continue;
-      }
+      if (op.operatorId !== undefined) this.counts.withOperatorId++;
+      if (op.type === "leader-transfer") this.counts.leaderTransfers++;
       const r = this.regions.get(op.regionId);
       if (op.operatorId !== undefined && r !== undefined) {
         // One operator per region: a new operator id means the old one ended at PD.
@@ -331,10 +358,10 @@ export class SimCluster {
       if ((op.type === "add-learner" || op.type === "add-peer") && !this.#pd.storeUp(op.storeId)) {
         this.#violate("add-on-store-not-up", `region ${op.regionId}: peer ${op.peerId} added on store ${op.storeId}, which PD does not see as up`);
       }
-      if (!s.dedup.admit(op)) continue;
       this.#at(this.#now + this.o.opDelayMs, () => {
         if (!this.#apply(s, op)) {
-          s.dedup.forget(op);
+          // Not carried out (not the leader any more, another epoch, no quorum): PD's repeat must be delivered again.
+          s.adapter.forgetOperation(op);
           this.counts.opsRefused++;
         }
       });
@@ -342,7 +369,7 @@ export class SimCluster {
   }
 
   /** Carries out one step as raft would; false when it cannot (not the leader, stale epoch, no quorum…). */
-  #apply(s: SimStore, op: StoreOperation): boolean {
+  #apply(s: SimStore, op: Operation): boolean {
     const r = this.regions.get(op.regionId);
     if (r === undefined || !s.alive || r.leader === undefined || this.#storeOf(r, r.leader) !== s.id) return false;
     if (op.type === "leader-transfer") {
@@ -353,7 +380,7 @@ export class SimCluster {
       this.#dirty.add(r.id);
       return true;
     }
-    if (op.epoch.confVersion !== r.confVer || op.epoch.version !== r.version) return false;
+    if (op.regionEpoch.confVersion !== r.confVer || op.regionEpoch.version !== r.version) return false;
     // Raft commits a membership change only with a live majority.
     if (!this.#hasLiveMajority(r)) return false;
     switch (op.type) {
@@ -464,7 +491,7 @@ export class SimCluster {
     const peers = [...r.voters, ...r.learners];
     if (this.#ids.end - this.#ids.next < BigInt(peers.length + 1)) {
       const n = 10_000n;
-      this.#ids = { next: await this.#allocIds(n), end: 0n };
+      this.#ids = { next: await this.#pdLink.allocIds(n), end: 0n };
       this.#ids.end = this.#ids.next + n;
     }
     const mid = r.start + (end - r.start) / 2n;
