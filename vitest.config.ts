@@ -9,6 +9,7 @@ export default defineConfig({
       "proto/src/**/*.test.ts",
       "packages/*/src/**/*.test.ts",
       "apps/*/src/**/*.test.ts",
+      "tools/*/src/**/*.test.ts",
       "tests/*/src/**/*.test.ts",
       "bench/src/**/*.test.ts",
     ],

@@ -2,9 +2,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   AllocIDResponse,
+  SchedulerOperation,
+  StoreHeartbeatRequest,
   GetMembersResponse,
   GetRegionByKeyResponse,
   MAX_UINT64,
+  PDSchedulingService,
   PDService,
   RegionHeartbeatRequest,
   RegionMeta,
@@ -31,6 +34,13 @@ describe("wire contract", () => {
       "/pb.PD/ListStores",
       "/pb.PD/ListRegions",
       "/pb.PD/GetRegionById",
+    ]);
+    expect(Object.values(PDSchedulingService).map((m) => m.path)).toEqual([
+      "/pb.PDScheduling/ListOperators",
+      "/pb.PDScheduling/ListSchedulers",
+      "/pb.PDScheduling/SetSchedulerPaused",
+      "/pb.PDScheduling/GetSchedulingConfig",
+      "/pb.PDScheduling/SetSchedulingConfig",
     ]);
     expect(PDService.tsoStream.requestStream && PDService.tsoStream.responseStream).toBe(true);
   });
@@ -61,6 +71,79 @@ describe("wire contract", () => {
     expect(hex(StoreHeartbeatResponse.encode({ accepted: true, operations: [op] }).finish())).toBe(
       "0801" + "1208" + "0801100218032004",
     );
+  });
+
+  it("leaves the fields added to SchedulerOperation off the wire when unset: a Go store gets the old bytes", () => {
+    const old = { type: SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER, regionId: 2n, sourcePeerId: 3n, targetPeerId: 4n };
+    expect(hex(SchedulerOperation.encode(old).finish())).toBe("0801100218032004");
+    expect(SchedulerOperation.decode(bytes("0801100218032004"))).toEqual(old);
+  });
+
+  it("numbers the fields added to SchedulerOperation 5-7 and the new types 2-5", () => {
+    const wire = SchedulerOperation.encode({
+      type: SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_LEARNER,
+      regionId: 2n,
+      sourcePeerId: 3n,
+      targetPeerId: 4n,
+      operatorId: 5n,
+      regionEpoch: { confVer: 6n, version: 7n },
+      targetStoreId: 8n,
+    }).finish();
+    // 28=f5 varint, 32=f6 message {08 conf_ver, 10 version}, 38=f7 varint
+    expect(hex(wire)).toBe("0803" + "1002" + "1803" + "2004" + "2805" + "3204" + "0806" + "1007" + "3808");
+    expect([
+      SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_PEER,
+      SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_LEARNER,
+      SchedulerOperationType.SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER,
+      SchedulerOperationType.SCHEDULER_OPERATION_TYPE_REMOVE_PEER,
+    ]).toEqual([2, 3, 4, 5]);
+  });
+
+  it("numbers the store heartbeat additions 6-9: capabilities in one optional message, the stats optional", () => {
+    const base = { storeId: 1n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n };
+    // A Go store's heartbeat: fields 1-5 only on the wire, and nothing of 6-9 decoded.
+    expect(hex(StoreHeartbeatRequest.encode(base).finish())).toBe("0801");
+    const go = StoreHeartbeatRequest.decode(bytes("0801 1002 1803 2004 2805"));
+    expect(go).toEqual({ storeId: 1n, regionNum: 2n, leaderNum: 3n, capacity: 4n, available: 5n });
+    expect(go.capabilities).toBeUndefined();
+    const wire = StoreHeartbeatRequest.encode({
+      ...base,
+      capabilities: {
+        operationTypes: [SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER, SchedulerOperationType.SCHEDULER_OPERATION_TYPE_REMOVE_PEER],
+      },
+      usedSize: 0n,
+      bytesWritten: 9n,
+      keysWritten: 10n,
+    }).finish();
+    // 32=f6 message {0a=f1 packed {01 05}}; optional fields are written when set, zero included: 38=f7 00
+    expect(hex(wire)).toBe("0801" + "3204" + "0a020105" + "3800" + "4009" + "480a");
+    // An unpacked repeated enum (as some encoders write it) decodes the same; an empty list is present.
+    expect(StoreHeartbeatRequest.decode(bytes("0801 3204 0801 0805")).capabilities).toEqual({ operationTypes: [1, 5] });
+    expect(StoreHeartbeatRequest.decode(bytes("0801 3200")).capabilities).toEqual({ operationTypes: [] });
+  });
+
+  it("numbers the region heartbeat additions 2-7, RegionPeerStatus 1-3 and DownPeer 1-2", () => {
+    const region = { id: 7n, startKey: Buffer.alloc(0), endKey: Buffer.alloc(0), epochVersion: 0n, epochConfVersion: 0n, peers: [] };
+    // What pd-client and NoKV's Go stores send: the region alone.
+    expect(hex(RegionHeartbeatRequest.encode({ region }).finish())).toBe("0a020807");
+    const wire = RegionHeartbeatRequest.encode({
+      region,
+      leaderPeerId: 0n,
+      approximateSize: 2n,
+      approximateKeys: 3n,
+      bytesWritten: 4n,
+      keysWritten: 5n,
+      peerStatus: { downPeers: [{ peer: { storeId: 1n, peerId: 6n }, downSeconds: 7n }], pendingPeers: [{ storeId: 2n, peerId: 8n }], learnerPeerIds: [8n, 9n] },
+    }).finish();
+    expect(hex(wire)).toBe(
+      "0a020807" + "1000" + "1802" + "2003" + "2804" + "3005" + "3a14" + "0a08" + "0a0408011006" + "1007" + "1204" + "08021008" + "1a020809",
+    );
+    const decoded = RegionHeartbeatRequest.decode(bytes("0a020807"));
+    expect(decoded.leaderPeerId).toBeUndefined();
+    expect(decoded.approximateSize).toBeUndefined();
+    expect(decoded.peerStatus).toBeUndefined();
+    // Reported with no down, pending or learner peer: present and empty.
+    expect(RegionHeartbeatRequest.decode(bytes("0a020807 3a00")).peerStatus).toEqual({ downPeers: [], pendingPeers: [], learnerPeerIds: [] });
   });
 
   it("round-trips every uint64 exactly, including values above 2^53", () => {

@@ -147,7 +147,7 @@ const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`PD CPU (${none.length} windows of ${WINDOW_MS / 1000} s each, ${REGIONS} regions, 3 stores heart-beating each second): no page ${none.map((x) => x.toFixed(2)).join(" / ")} → ${mean(none).toFixed(2)} % of a core; one open page ${one.map((x) => x.toFixed(2)).join(" / ")} → ${mean(one).toFixed(2)} % (${(mean(one) - mean(none)).toFixed(2)} points)`);
 
 // What one poll of the page costs PD, measured over many: the requests an
-// open page makes each second on an idle cluster (summary + leader transfers;
+// open page makes each second on an idle cluster (summary + operators + records;
 // region changes only when the catalog changed).
 {
   const polls = 500;
@@ -157,10 +157,10 @@ console.log(`PD CPU (${none.length} windows of ${WINDOW_MS / 1000} s each, ${REG
   for (let i = 0; i < polls; i++) {
     const s = await (await fetch(`${base}/pd/api/v1/dashboard/summary?since=${seq}`)).json();
     seq = s.history.seq;
-    await (await fetch(`${base}/pd/api/v1/leader-transfers`)).json();
+    await Promise.all([fetch(`${base}/pd/api/v1/operators?object=1&limit=50`).then((r) => r.json()), fetch(`${base}/pd/api/v1/operators/records?object=1&limit=8`).then((r) => r.json())]);
   }
   const perPoll = (cpuMs(pd.pid) - c0) / polls;
-  console.log(`one poll (summary + leader-transfers): ${perPoll.toFixed(3)} ms of PD CPU (${polls} polls in ${((performance.now() - t) / 1000).toFixed(1)} s, heart-beats included) → about ${(perPoll / 10).toFixed(3)} % of a core for a page polling once a second`);
+  console.log(`one poll (summary + operators + records): ${perPoll.toFixed(3)} ms of PD CPU (${polls} polls in ${((performance.now() - t) / 1000).toFixed(1)} s, heart-beats included) → about ${(perPoll / 10).toFixed(3)} % of a core for a page polling once a second`);
 }
 
 clearInterval(heartbeats);

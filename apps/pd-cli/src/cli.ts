@@ -14,6 +14,13 @@ import {
   withClient,
 } from "./commands/inspect.js";
 import type { PdCommandOptions } from "./config/pd-config.js";
+import {
+  configSetVerb,
+  configShowVerb,
+  operatorsVerb,
+  schedulerListVerb,
+  schedulerPauseVerb,
+} from "./commands/scheduling.js";
 import { parsePositiveInt, parseUint64 } from "./flags.js";
 import { installTestClock } from "./test-clock.js";
 
@@ -228,6 +235,43 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     withClient(f, (c) => healthVerb(c, f), configWarning),
   );
 
+  // Scheduling: inspection and control through pd-client's calls of pb.PDScheduling, with the same flags and TLS.
+  inspect<ClientFlags & { history?: boolean }>(
+    program
+      .command("operators")
+      .description("Operators in flight, with their step and age (--history: those that ended, newest first).")
+      .option("--history", "operators that ended instead of those in flight"),
+    (f) => withClient(f, (c) => operatorsVerb(c, f), configWarning),
+  );
+  const scheduler = program.command("scheduler").description("List, pause and resume schedulers and checkers.");
+  inspect(scheduler.command("list").description("Every scheduler and checker, and whether it is paused."), (f) =>
+    withClient(f, (c) => schedulerListVerb(c, f), configWarning),
+  );
+  for (const [verb, paused] of [["pause", true], ["resume", false]] as const) {
+    inspect(
+      scheduler
+        .command(verb)
+        .argument("<name>", "balance-leader, balance-region or replica (or the full names from `scheduler list`)")
+        .description(`${paused ? "Pause" : "Resume"} a scheduler or checker; survives restarts and leader changes.`),
+      (f, [name]) => withClient(f, (c) => schedulerPauseVerb(c, f, name!, paused), configWarning),
+    );
+  }
+  const config = program.command("config").description("Show or change the scheduling configuration.");
+  inspect(config.command("show").description("max-replicas, store limits and paused schedulers."), (f) =>
+    withClient(f, (c) => configShowVerb(c, f), configWarning),
+  );
+  inspect<ClientFlags & { store?: bigint; type?: "add-peer" | "remove-peer" }>(
+    config
+      .command("set")
+      .argument("<key>", "max-replicas or store-limit")
+      .argument("<value>", "max-replicas: voters per region; store-limit: operations per minute (0 with --store removes the override)")
+      .option("--store <id>", "store-limit: this store only", parseUint64)
+      .addOption(new Option("--type <type>", "store-limit: only this kind (default both)").choices(["add-peer", "remove-peer"]))
+      .description("Change the scheduling configuration (durable; applies at once)."),
+    (f, [key, value]) =>
+      withClient(f, (c) => configSetVerb(c, f, parseSetting(key!, value!, f)), configWarning),
+  );
+
   try {
     await program.parseAsync([...argv], { from: "user" });
   } catch (err) {
@@ -242,6 +286,20 @@ export async function main(argv: readonly string[], io: CliIo = defaultIo): Prom
     return 1;
   }
   return running ? await running : verbExit;
+}
+
+/** The setting of `pd-cli config set KEY VALUE`. */
+function parseSetting(key: string, value: string, f: { store?: bigint; type?: "add-peer" | "remove-peer" }) {
+  if (key === "max-replicas") {
+    if (!/^[1-9][0-9]?$/.test(value)) throw new Error(`invalid max-replicas ${JSON.stringify(value)}: expected a positive integer`);
+    if (f.store !== undefined || f.type !== undefined) throw new Error("--store and --type go with store-limit");
+    return { key, value: Number(value) } as const;
+  }
+  if (key === "store-limit") {
+    if (!/^[0-9]+(\.[0-9]+)?$/.test(value)) throw new Error(`invalid store-limit ${JSON.stringify(value)}: expected operations per minute`);
+    return { key, rate: Number(value), ...(f.store !== undefined && { storeId: f.store }), ...(f.type !== undefined && { type: f.type }) } as const;
+  }
+  throw new Error(`unknown setting ${JSON.stringify(key)}: expected max-replicas or store-limit`);
 }
 
 function parseRegionId(text: string): bigint {

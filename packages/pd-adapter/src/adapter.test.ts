@@ -10,6 +10,21 @@ import type { PdAdapterCall } from "./types.js";
 import { SchedulerOperationType, startFakePd, waitUntil, wireRegion, type FakePd, type WireSchedulerOperation as SchedulerOperation } from "@nokv/testkit";
 
 const LT = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER;
+const ADD_LEARNER = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_LEARNER;
+const PROMOTE = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER;
+const REMOVE = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_REMOVE_PEER;
+const ADD_PEER = SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_PEER;
+const ALL_KINDS = ["leader-transfer", "add-peer", "add-learner", "promote-learner", "remove-peer"] as const;
+/** A membership step as PD sends it to a store with capabilities: operator id, epoch, target store. */
+const step = (type: SchedulerOperationType, regionId: bigint, peerId: bigint, operatorId: bigint, storeId = 4n): SchedulerOperation => ({
+  type,
+  regionId,
+  sourcePeerId: regionId * 10n + 1n,
+  targetPeerId: peerId,
+  operatorId,
+  regionEpoch: { version: 2n, confVer: 5n },
+  targetStoreId: storeId,
+});
 const transfer = (regionId: bigint, sourcePeerId = 1n, targetPeerId = 2n): SchedulerOperation => ({
   type: LT,
   regionId,
@@ -111,6 +126,131 @@ describe("pd adapter", () => {
     expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
   });
 
+  it("a store that lists its capabilities: sends them on every heartbeat and gets each kind typed, with operator id and epoch", async () => {
+    const { a } = adapter({ capabilities: ALL_KINDS });
+    expect(a.capabilities).toEqual(ALL_KINDS);
+    const big = 2n ** 63n + 7n; // ids beyond 2^53 stay exact
+    pd.operations = [
+      step(ADD_LEARNER, 7n, big, 900n),
+      step(PROMOTE, 8n, 84n, 901n),
+      step(REMOVE, 9n, 93n, 902n, 3n),
+      step(ADD_PEER, 10n, 104n, 903n),
+      { ...transfer(11n, 111n, 112n), operatorId: 904n, regionEpoch: { version: 1n, confVer: 1n } },
+    ];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n, regionNum: 5n, leaderNum: 5n, capacity: 100n, available: 60n, usedSize: 40n, bytesWritten: 7n, keysWritten: 2n })).toBe(5);
+    expect(pd.storeHeartbeats[0]).toMatchObject({ storeId: 1n, usedSize: 40n, bytesWritten: 7n, keysWritten: 2n, capabilities: { operationTypes: [1, 2, 3, 4, 5] } });
+    const epoch = { version: 2n, confVersion: 5n };
+    expect(a.plan()).toEqual([
+      { type: "add-learner", regionId: 7n, peerId: big, storeId: 4n, operatorId: 900n, regionEpoch: epoch, leaderPeerId: 71n },
+      { type: "promote-learner", regionId: 8n, peerId: 84n, storeId: 4n, operatorId: 901n, regionEpoch: epoch, leaderPeerId: 81n },
+      { type: "remove-peer", regionId: 9n, peerId: 93n, storeId: 3n, operatorId: 902n, regionEpoch: epoch, leaderPeerId: 91n },
+      { type: "add-peer", regionId: 10n, peerId: 104n, storeId: 4n, operatorId: 903n, regionEpoch: epoch, leaderPeerId: 101n },
+      { type: "leader-transfer", regionId: 11n, sourcePeerId: 111n, targetPeerId: 112n, operatorId: 904n, regionEpoch: { version: 1n, confVersion: 1n } },
+    ]);
+  });
+
+  it("drops membership steps it cannot act on: kinds the store does not list, no operator id, epoch or target store, zero ids", async () => {
+    const { a } = adapter({ capabilities: ["leader-transfer", "remove-peer"] });
+    const { operatorId: _op, ...noOperator } = step(REMOVE, 9n, 93n, 1n);
+    const { regionEpoch: _e, ...noEpoch } = step(REMOVE, 9n, 93n, 2n);
+    const { targetStoreId: _t, ...noStore } = step(REMOVE, 9n, 93n, 3n);
+    pd.operations = [
+      step(ADD_LEARNER, 7n, 74n, 900n), // not listed
+      noOperator,
+      noEpoch,
+      noStore,
+      step(REMOVE, 9n, 93n, 0n),
+      step(REMOVE, 9n, 0n, 4n),
+      step(REMOVE, 0n, 93n, 5n),
+      step(REMOVE, 9n, 93n, 6n, 0n),
+      step(REMOVE, 9n, 93n, 7n),
+    ];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    expect(a.stats()).toMatchObject({ invalid: 8, queued: 1 });
+    expect(a.plan()).toEqual([expect.objectContaining({ type: "remove-peer", operatorId: 7n })]);
+    expect(pd.storeHeartbeats[0]!.capabilities).toEqual({ operationTypes: [1, 5] });
+  });
+
+  it("delivers a step PD repeats once, until the store forgets it; remembers a bounded number", async () => {
+    const { a } = adapter({ capabilities: ALL_KINDS, maxRememberedOperations: 2 });
+    const first = step(ADD_LEARNER, 7n, 74n, 900n);
+    pd.operations = [first, first];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    const [op] = a.plan();
+    // PD sends the step again (it has not seen it take effect yet): not delivered twice.
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(0);
+    expect(a.plan()).toEqual([]);
+    expect(a.stats().deduplicated).toBe(3);
+    // The next step of the same operator is another step.
+    pd.operations = [step(PROMOTE, 7n, 74n, 900n)];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    a.plan();
+    // The store could not carry out the first step: forgotten, PD's next repeat is delivered again.
+    expect(a.forgetOperation(op!)).toBe(true);
+    expect(a.forgetOperation(op!)).toBe(false);
+    pd.operations = [first];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    expect(a.plan()).toEqual([op]);
+    // Two remembered at most (now the promote step, then the first): delivering a third forgets the oldest.
+    pd.operations = [step(REMOVE, 8n, 83n, 901n)];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    a.plan();
+    pd.operations = [step(PROMOTE, 7n, 74n, 900n), first];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+    expect(a.plan()).toEqual([expect.objectContaining({ type: "promote-learner", operatorId: 900n })]);
+  });
+
+  it("a store without capabilities: the original request, leader transfers only, in their original shape", async () => {
+    const { a } = adapter();
+    expect(a.capabilities).toBeUndefined();
+    pd.operations = [
+      // Even if a PD sent an operator id and an epoch, a store without capabilities gets what it always got.
+      { ...transfer(11n, 111n, 112n), operatorId: 904n, regionEpoch: { version: 1n, confVer: 1n } },
+      step(ADD_LEARNER, 7n, 74n, 900n),
+      step(REMOVE, 9n, 93n, 902n),
+    ];
+    expect(await a.submitStoreHeartbeat({ storeId: 1n, regionNum: 1n })).toBe(1);
+    expect(pd.storeHeartbeats[0]!.capabilities).toBeUndefined();
+    expect(a.stats().invalid).toBe(2);
+    expect(a.plan()).toEqual([{ type: "leader-transfer", regionId: 11n, sourcePeerId: 111n, targetPeerId: 112n }]);
+    // Transfers without operator ids are not remembered after plan(): the same one may be queued again, as before.
+    expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(1);
+  });
+
+  it("passes what a region's leader reports beside the region through to PD", async () => {
+    const { a } = adapter({ capabilities: ALL_KINDS });
+    const region = { id: 4n, startKey: Buffer.from("a"), endKey: Buffer.from("k"), epoch: { version: 2n, confVersion: 3n }, peers: [41n, 42n, 43n].map((p, i) => ({ storeId: BigInt(i + 1), peerId: p })) };
+    expect(
+      await a.submitRegionHeartbeat(region, {
+        leaderPeerId: 41n,
+        approximateSize: 96n << 20n,
+        approximateKeys: 1000n,
+        bytesWritten: 5n,
+        keysWritten: 1n,
+        downPeers: [{ peer: { storeId: 3n, peerId: 43n }, downSeconds: 60n }],
+        pendingPeers: [{ storeId: 2n, peerId: 42n }],
+        learnerPeerIds: [],
+      }),
+    ).toBe(true);
+    expect(pd.regionHeartbeatRequests[0]).toMatchObject({
+      leaderPeerId: 41n,
+      approximateSize: 96n << 20n,
+      approximateKeys: 1000n,
+      bytesWritten: 5n,
+      keysWritten: 1n,
+      peerStatus: { downPeers: [{ peer: { storeId: 3n, peerId: 43n }, downSeconds: 60n }], pendingPeers: [{ storeId: 2n, peerId: 42n }], learnerPeerIds: [] },
+    });
+    // A leader that is not one of the region's peers is a bug in the store: refused before any RPC.
+    const errors: unknown[] = [];
+    const b = createPdAdapter({ client: a.client, onError: (_c, e) => errors.push(e) });
+    expect(await b.submitRegionHeartbeat(region, { leaderPeerId: 99n })).toBe(false);
+    expect((errors[0] as PdClientError).code).toBe("INVALID_ARGUMENT");
+    expect(pd.calls.regionHeartbeat).toBe(1);
+    // Without extras: the region alone, as NoKV's Go stores send it.
+    expect(await a.submitRegionHeartbeat(region)).toBe(true);
+    expect(pd.regionHeartbeatRequests[1]).toMatchObject({ leaderPeerId: undefined, approximateSize: undefined, peerStatus: undefined });
+  });
+
   it("reports failures to onError with the call name and never rejects", async () => {
     const { a, errors } = adapter();
     pd.script("storeHeartbeat", { kind: "fail", status: status.INVALID_ARGUMENT, pdCode: "INVALID_ARGUMENT" });
@@ -184,7 +324,7 @@ describe("pd adapter", () => {
       intervalMs: 60_000,
       tick: async (signal) => {
         results.push(await a.submitStoreHeartbeat({ storeId: 1n }, { signal }));
-        results.push(await a.submitRegionHeartbeat(region, { signal }));
+        results.push(await a.submitRegionHeartbeat(region, undefined, { signal }));
         results.push(await a.removeRegion(3n, { signal }));
       },
     });
@@ -204,6 +344,9 @@ describe("pd adapter", () => {
       expect(() => createPdAdapter({ client, addr: pd.addr })).toThrow(TypeError);
       expect(() => createPdAdapter({ client, maxQueuedOperations: 0 })).toThrow(RangeError);
       expect(() => createPdAdapter({ client, timeoutMs: -1 })).toThrow(RangeError);
+      expect(() => createPdAdapter({ client, maxRememberedOperations: 0 })).toThrow(RangeError);
+      expect(() => createPdAdapter({ client, capabilities: ["add-peer", "split-region" as "add-peer"] })).toThrow(/"split-region" is not an operation kind/);
+      expect(() => createPdAdapter({ client, capabilities: ["add-peer", "add-peer"] })).toThrow(/listed twice/);
       expect(() => createPdAdapter({})).toThrow(PdClientError);
       expect(() => createPdAdapter({ addr: "" })).toThrow(/empty PD address/);
     } finally {

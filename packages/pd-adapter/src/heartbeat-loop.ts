@@ -63,7 +63,8 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop
 
   const run = (): void => {
     timer = undefined;
-    const startedAt = Date.now();
+    // Elapsed time on the monotonic clock: a wall-clock step must not stretch or skip an interval.
+    const startedAt = performance.now();
     inFlight = (async () => {
       try {
         await tick(stopController.signal);
@@ -79,7 +80,7 @@ export function startHeartbeatLoop(options: HeartbeatLoopOptions): HeartbeatLoop
       }
     })().finally(() => {
       inFlight = undefined;
-      schedule(nextDelayMs() - (Date.now() - startedAt));
+      schedule(nextDelayMs() - (performance.now() - startedAt));
     });
   };
 

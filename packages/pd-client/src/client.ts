@@ -1,6 +1,13 @@
 import { setMaxListeners } from "node:events";
 import { credentials as grpcCredentials, status as GrpcStatus, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
-import { membersFromWire, storeStatusFromWire, bytesToWire as keyToWire } from "@nokv/pd-proto";
+import {
+  membersFromWire,
+  operatorInfoFromWire,
+  schedulerInfoFromWire,
+  schedulingConfigFromWire,
+  storeStatusFromWire,
+  bytesToWire as keyToWire,
+} from "@nokv/pd-proto";
 import { checkTimeoutMs, Deadline, monotonicNowMs } from "./call/deadline.js";
 import { Invoker } from "./call/invoker.js";
 import { resolveRetryPolicy, type RetryOptions } from "./call/retry.js";
@@ -10,12 +17,13 @@ import {
   checkUint64,
   idRangeFromWire,
   regionFromWire,
+  regionHeartbeatToWire,
   regionPageFromWire,
-  regionToWire,
+  schedulingChangeToWire,
   storeHeartbeatFromWire,
-  storeStatsToWire,
+  storeHeartbeatToWire,
 } from "./convert.js";
-import { abortedError, closedError, invalidArgument, PdClientError } from "./errors.js";
+import { abortedError, closedError, invalidArgument, PdClientError, protocolError } from "./errors.js";
 import { Channels, parseEndpoints } from "./leader/endpoints.js";
 import { decodeHealthCheckResponse, encodeHealthCheckRequest, HEALTH_CHECK_PATH } from "./leader/health.js";
 import { LeaderTracker } from "./leader/leader-tracker.js";
@@ -29,15 +37,21 @@ import type {
   HealthCheckOptions,
   HealthStatus,
   IdRange,
+  ListOperatorsOptions,
   ListRegionsOptions,
+  OperatorInfo,
   PdCallOptions,
   PdClientStats,
   PdClientTlsOptions,
   PdMembers,
   Region,
+  RegionHeartbeatExtras,
   RegionPage,
+  SchedulerInfo,
+  SchedulingConfig,
+  SchedulingConfigChange,
+  StoreHeartbeat,
   StoreHeartbeatResult,
-  StoreStats,
   StoreStatus,
   TimestampRange,
 } from "./types.js";
@@ -109,16 +123,24 @@ export interface PdClient {
    */
   connect(options?: PdCallOptions): Promise<void>;
   /**
-   * Reports a store's stats; resolves to PD's answer with the operations PD
-   * wants the store to run (unvalidated). Retried on retryable errors.
+   * Reports a store's stats (and, when given, the operation kinds it
+   * executes: `capabilities`); resolves to PD's answer with the operations
+   * PD wants the store to run (unvalidated: `@nokv/pd-adapter` types,
+   * validates and de-duplicates them). Retried on retryable errors. A
+   * heartbeat without `capabilities`, `usedSize`, `bytesWritten` and
+   * `keysWritten` is byte for byte what NoKV's Go stores send.
    */
-  storeHeartbeat(stats: StoreStats, options?: PdCallOptions): Promise<StoreHeartbeatResult>;
+  storeHeartbeat(stats: StoreHeartbeat, options?: PdCallOptions): Promise<StoreHeartbeatResult>;
   /**
-   * Reports a region; resolves to `accepted`. Retried on retryable errors (a
+   * Reports a region and, in `extras`, what its leader knows of it (its
+   * leader peer, approximate size and keys, bytes and keys written, down
+   * and pending peers, learners; every peer named must be one of the
+   * region's); resolves to `accepted`. Retried on retryable errors (a
    * repeated heartbeat is harmless). A stale region rejects with
-   * `STALE_EPOCH` or `RANGE_OVERLAP` (status `FAILED_PRECONDITION`, not retried).
+   * `STALE_EPOCH` or `RANGE_OVERLAP` (status `FAILED_PRECONDITION`, not
+   * retried). Without `extras` the request is what NoKV's Go stores send.
    */
-  regionHeartbeat(region: Region, options?: PdCallOptions): Promise<boolean>;
+  regionHeartbeat(region: Region, extras?: RegionHeartbeatExtras, options?: PdCallOptions): Promise<boolean>;
   /**
    * Removes a region from PD's catalog; resolves to whether it existed, and
    * drops it from the route cache. Retried only when PD surely did nothing
@@ -199,6 +221,33 @@ export interface PdClient {
   getRegionById(regionId: bigint, options?: PdCallOptions): Promise<Region | undefined>;
   /** PD's members and the current leader (`GetMembers`, answered by every member). */
   getMembers(options?: PdCallOptions): Promise<PdMembers>;
+  /**
+   * PD's operators (`pb.PDScheduling/ListOperators`, leader only): those in
+   * flight, oldest first, or with `history` those that ended, newest first.
+   * Retried on retryable errors.
+   */
+  listOperators(options?: ListOperatorsOptions): Promise<OperatorInfo[]>;
+  /** The schedulers and checkers, and whether each is paused (`ListSchedulers`). */
+  listSchedulers(options?: PdCallOptions): Promise<SchedulerInfo[]>;
+  /**
+   * Pauses or resumes a scheduler or checker by name (full, or the short
+   * forms `balance-leader`, `balance-region`, `replica`); resolves once the
+   * change is durable, with the scheduler's full name. An unknown name
+   * rejects with `INVALID_ARGUMENT`. Retried on retryable errors (setting
+   * the same state twice is harmless).
+   */
+  setSchedulerPaused(name: string, paused: boolean, options?: PdCallOptions): Promise<SchedulerInfo>;
+  /** The scheduling configuration in force: max-replicas, store limits, paused schedulers (`GetSchedulingConfig`). */
+  getSchedulingConfig(options?: PdCallOptions): Promise<SchedulingConfig>;
+  /**
+   * Changes the scheduling configuration (the fields `change` gives);
+   * resolves once durable, with the configuration now in force. A change PD
+   * refuses (`maxReplicas` outside 1..15, a rate that is not positive,
+   * nothing to change) rejects with `INVALID_ARGUMENT` and changes nothing.
+   * Retried on retryable errors: a change sets values, so applying it twice
+   * is applying it once.
+   */
+  setSchedulingConfig(change: SchedulingConfigChange, options?: PdCallOptions): Promise<SchedulingConfig>;
   /**
    * Asks the standard gRPC health service (`grpc.health.v1.Health/Check`) of
    * one endpoint: a single attempt within the deadline, no retries.
@@ -363,14 +412,14 @@ class GrpcPdClient implements PdClient {
     });
   }
 
-  async storeHeartbeat(stats: StoreStats, options?: PdCallOptions): Promise<StoreHeartbeatResult> {
-    const request = storeStatsToWire(stats);
+  async storeHeartbeat(stats: StoreHeartbeat, options?: PdCallOptions): Promise<StoreHeartbeatResult> {
+    const request = storeHeartbeatToWire(stats);
     const d = this.#deadline(options, "StoreHeartbeat");
     return storeHeartbeatFromWire(await this.#invoker.unary("storeHeartbeat", request, d, "retryable"));
   }
 
-  async regionHeartbeat(region: Region, options?: PdCallOptions): Promise<boolean> {
-    const request = { region: regionToWire(region) };
+  async regionHeartbeat(region: Region, extras?: RegionHeartbeatExtras, options?: PdCallOptions): Promise<boolean> {
+    const request = regionHeartbeatToWire(region, extras);
     const d = this.#deadline(options, "RegionHeartbeat");
     return (await this.#invoker.unary("regionHeartbeat", request, d, "retryable")).accepted;
   }
@@ -523,6 +572,41 @@ class GrpcPdClient implements PdClient {
   async getMembers(options?: PdCallOptions): Promise<PdMembers> {
     const d = this.#deadline(options, "GetMembers");
     return membersFromWire(await this.#invoker.unary("getMembers", {}, d, "retryable"));
+  }
+
+  async listOperators(options?: ListOperatorsOptions): Promise<OperatorInfo[]> {
+    const request = { history: options?.history === true };
+    const d = this.#deadline(options, "ListOperators");
+    return (await this.#invoker.unary("listOperators", request, d, "retryable")).operators.map(operatorInfoFromWire);
+  }
+
+  async listSchedulers(options?: PdCallOptions): Promise<SchedulerInfo[]> {
+    const d = this.#deadline(options, "ListSchedulers");
+    return (await this.#invoker.unary("listSchedulers", {}, d, "retryable")).schedulers.map(schedulerInfoFromWire);
+  }
+
+  async setSchedulerPaused(name: string, paused: boolean, options?: PdCallOptions): Promise<SchedulerInfo> {
+    if (typeof name !== "string") throw invalidArgument("scheduler name must be a string");
+    if (typeof paused !== "boolean") throw invalidArgument("paused must be a boolean");
+    const d = this.#deadline(options, "SetSchedulerPaused");
+    const res = await this.#invoker.unary("setSchedulerPaused", { name, paused }, d, "retryable");
+    if (res.scheduler === undefined) throw protocolError("SetSchedulerPaused", "pd answered without the scheduler");
+    return schedulerInfoFromWire(res.scheduler);
+  }
+
+  async getSchedulingConfig(options?: PdCallOptions): Promise<SchedulingConfig> {
+    const d = this.#deadline(options, "GetSchedulingConfig");
+    const res = await this.#invoker.unary("getSchedulingConfig", {}, d, "retryable");
+    if (res.config === undefined) throw protocolError("GetSchedulingConfig", "pd answered without the configuration");
+    return schedulingConfigFromWire(res.config);
+  }
+
+  async setSchedulingConfig(change: SchedulingConfigChange, options?: PdCallOptions): Promise<SchedulingConfig> {
+    const request = schedulingChangeToWire(change);
+    const d = this.#deadline(options, "SetSchedulingConfig");
+    const res = await this.#invoker.unary("setSchedulingConfig", request, d, "retryable");
+    if (res.config === undefined) throw protocolError("SetSchedulingConfig", "pd answered without the configuration");
+    return schedulingConfigFromWire(res.config);
   }
 
   async checkHealth(options?: HealthCheckOptions): Promise<HealthStatus> {

@@ -6,7 +6,7 @@ import {
   idRangeFromWire,
   regionFromWire,
   regionToWire,
-  storeStatsToWire,
+  storeHeartbeatToWire,
   timestampRangeFromWire,
 } from "./convert.js";
 import { PdClientError } from "./errors.js";
@@ -48,8 +48,8 @@ describe("convert", () => {
       expect(() => checkUint64("id", bad)).toThrow(PdClientError);
     }
     for (const ok of [0n, 2n ** 53n + 1n, MAX_UINT64]) expect(checkUint64("id", ok)).toBe(ok);
-    expect(() => storeStatsToWire({ storeId: 2n ** 64n })).toThrow(/storeId/);
-    expect(storeStatsToWire({ storeId: 3n })).toEqual({ storeId: 3n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n });
+    expect(() => storeHeartbeatToWire({ storeId: 2n ** 64n })).toThrow(/storeId/);
+    expect(storeHeartbeatToWire({ storeId: 3n })).toEqual({ storeId: 3n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n });
   });
 
   it("checks that a run answer grants what was asked and stays in uint64", () => {

@@ -1,8 +1,10 @@
 /**
  * `@nokv/pd-client`: the typed client that NoKV stores and gateways use to
  * talk to PD, the placement driver — routing with a route cache, batched
- * timestamps, id allocation and heartbeats, with deadlines, retries, leader
- * tracking and one error class. It depends on `@nokv/pd-proto`,
+ * timestamps, id allocation and heartbeats (with a store's capabilities and
+ * the region extras that scheduling reads), and the scheduling control
+ * calls (`pb.PDScheduling`), with deadlines, retries, leader tracking and
+ * one error class. It depends on `@nokv/pd-proto`,
  * `@nokv/pd-model` and (as a peer) the application's `@grpc/grpc-js`.
  *
  * @packageDocumentation
@@ -32,15 +34,28 @@ export { REQUEST_DURATION_BUCKETS, TSO_BATCH_SIZE_BUCKETS } from "./metrics/clie
 export type { HistogramSeries, HistogramSnapshot, PdClientMetrics, PdClientMetricsObserver } from "./metrics/client-metrics.js";
 
 export type {
+  DownPeer,
+  ExecutableOperationKind,
   GetRegionOptions,
   HealthCheckOptions,
   HealthStatus,
   IdRange,
+  ListOperatorsOptions,
   ListRegionsOptions,
+  OperatorInfo,
+  OperatorState,
   PdClientTlsOptions,
   PdMember,
   PdMembers,
+  RegionHeartbeatExtras,
   RegionPage,
+  SchedulerInfo,
+  SchedulerName,
+  SchedulingConfig,
+  SchedulingConfigChange,
+  StoreHeartbeat,
+  StoreLimit,
+  StoreLimitOverride,
   StoreLiveness,
   StoreStatus,
   PdCallOptions,
@@ -54,6 +69,9 @@ export type {
   StoreStats,
   TimestampRange,
 } from "./types.js";
+
+/** Every operation kind a store can execute and list as its capabilities, in wire order (pd-model's). */
+export { EXECUTABLE_OPERATION_KINDS } from "@nokv/pd-model";
 
 /**
  * The gRPC status codes of `@grpc/grpc-js`, re-exported so that callers can

@@ -8,27 +8,51 @@
  * its route cache: treat them (and their key bytes) as immutable.
  */
 
-import type { Region, SchedulerOperation, StoreStats as DomainStoreStats } from "@nokv/pd-model";
+import type { ExecutableOperationKind, Region, SchedulerOperation, StoreStats as DomainStoreStats } from "@nokv/pd-model";
 
 export type {
+  DownPeer,
+  ExecutableOperationKind,
+  OperatorInfo,
+  OperatorState,
   PdMember,
   PdMembers,
   Region,
   RegionEpoch,
+  RegionHeartbeatExtras,
   RegionPeer,
+  SchedulerInfo,
+  SchedulerName,
   SchedulerOperation,
   SchedulerOperationKind,
+  SchedulingConfig,
+  StoreLimit,
+  StoreLimitOverride,
   StoreLiveness,
   StoreStatus,
 } from "@nokv/pd-model";
 
 /**
  * What a store reports in a store heartbeat (the domain's `StoreStats`,
- * with the counters optional: they default to `0n`). `storeId` must be
- * non-zero (PD answers `INVALID_ARGUMENT` otherwise). `capacity` and
- * `available` are in bytes.
+ * with the counters optional: `regionNum`, `leaderNum`, `capacity` and
+ * `available` default to `0n`; `usedSize`, `bytesWritten` and `keysWritten`
+ * are sent only when given). `storeId` must be non-zero (PD answers
+ * `INVALID_ARGUMENT` otherwise). Sizes are in bytes.
  */
 export type StoreStats = Pick<DomainStoreStats, "storeId"> & Partial<Omit<DomainStoreStats, "storeId">>;
+
+/**
+ * A store heartbeat: the stats and, for a store that executes more than
+ * leader transfers, the operation kinds it executes. Without
+ * `capabilities` (what NoKV's Go stores send) the request is byte for byte
+ * the original one and PD answers with leader transfers only, as it always
+ * did; with them, PD sends the listed kinds (none for an empty list), each
+ * with an operator id, the region epoch it was planned against and the
+ * target store.
+ */
+export interface StoreHeartbeat extends StoreStats {
+  readonly capabilities?: readonly ExecutableOperationKind[];
+}
 
 /** PD's answer to a store heartbeat. */
 export interface StoreHeartbeatResult {
@@ -121,6 +145,27 @@ export interface PdClientStats {
   readonly leaderChanges: number;
   /** `GetMembers` probes sent to find the leader or learn the members. */
   readonly leaderProbes: number;
+}
+
+/** Options of {@link PdClient.listOperators}. */
+export interface ListOperatorsOptions extends PdCallOptions {
+  /** The operators that ended (newest first, up to PD's history bound) instead of those in flight (oldest first). */
+  readonly history?: boolean;
+}
+
+/**
+ * A change to PD's scheduling configuration (`setSchedulingConfig`): each
+ * field given replaces the current value; a store's rate of 0 removes that
+ * rate's override (the store then has the default's). Pausing schedulers is
+ * `setSchedulerPaused`.
+ */
+export interface SchedulingConfigChange {
+  /** Voters every region should have, 1..15. */
+  readonly maxReplicas?: number;
+  /** The limit of every store without an override; both rates positive, per minute. */
+  readonly defaultStoreLimit?: { readonly addPeerPerMin: number; readonly removePeerPerMin: number };
+  /** Per-store overrides; a rate left out keeps its override, a rate of 0 removes it. */
+  readonly storeLimits?: ReadonlyArray<{ readonly storeId: bigint; readonly addPeerPerMin?: number; readonly removePeerPerMin?: number }>;
 }
 
 /** Options of {@link PdClient.listRegions}. */

@@ -1,6 +1,7 @@
 /**
  * `@nokv/pd-core`: NoKV PD's cluster model — the rules, the catalog, the
- * allocators and the planner — over the domain types of `@nokv/pd-model`. No
+ * allocators and scheduling (operators, the replica checker, balance-region,
+ * balance-leader) — over the domain types of `@nokv/pd-model`. No
  * I/O, no protobuf: persistence comes in through the small `RegionLog` and
  * `CheckpointStore` interfaces that `@nokv/pd-storage` implements.
  */
@@ -18,13 +19,33 @@ export type { TsoAllocatorOptions } from "./alloc/tso-allocator.js";
 export { StoreRegistry } from "./store/store-registry.js";
 export type { StoreInfo } from "./store/store-registry.js";
 export { DEFAULT_LIVENESS_THRESHOLDS, checkLivenessThresholds, storeLiveness } from "./store/liveness.js";
-export type { LivenessThresholds } from "./store/liveness.js";
+export type { KnownLiveness, LivenessThresholds } from "./store/liveness.js";
 export { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./schedule/leader-transfer.js";
 export type { LeaderTransfer } from "./schedule/leader-transfer.js";
 export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from "./schedule/operator-tracker.js";
 export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
+export { DEFAULT_SCHEDULING_LIMITS, Scheduling, checkSchedulingLimits } from "./schedule/scheduling.js";
+export type { SchedulingCost, SchedulingLimits, SchedulingOptions } from "./schedule/scheduling.js";
+export { DEFAULT_SCHEDULE_POLICY, checkSchedulePolicy, isActionable } from "./schedule/scheduling-context.js";
+export type { SchedulePolicy, SchedulingContext } from "./schedule/scheduling-context.js";
+export { Operator, outranks } from "./schedule/operator.js";
+export type { OperatorPlan, OperatorPriority } from "./schedule/operator.js";
+export { OperatorController } from "./schedule/operator-controller.js";
+export type { ControllerView, OperatorControllerOptions, OperatorEvent, TransferCounters } from "./schedule/operator-controller.js";
+export { describeStep, isStepFinished, stepTimeoutMs } from "./schedule/operator-step.js";
+export type { AddPeerStep, OperatorStep, PromoteLearnerStep, RemovePeerStep, StepTimeouts, TransferLeaderStep } from "./schedule/operator-step.js";
+export { IndexedIdSet, RegionStatsIndex, regionWeight } from "./schedule/region-stats.js";
+export type { RegionStats } from "./schedule/region-stats.js";
+export { keepsLiveMajority, quorum } from "./schedule/replica-safety.js";
+export type { PeerLiveness } from "./schedule/replica-safety.js";
+export { checkReplicas, pickTargetStore, replicaHealth } from "./schedule/replica-checker.js";
+export type { CheckDeferral, CheckOutcome, ReplicaHealth } from "./schedule/replica-checker.js";
+export { planBalanceRegion, regionScore, spaceAmplification } from "./schedule/balance-region.js";
+export { leaderScore, planInformedLeaderTransfers } from "./schedule/balance-leader.js";
+export { StoreLimiter } from "./schedule/store-limit.js";
+export type { StoreLimitType } from "./schedule/store-limit.js";
 export { Cluster, createCluster } from "./cluster/cluster.js";
 export { DEFAULT_CLUSTER_CONFIG, resolveClusterConfig } from "./cluster/cluster-config.js";
 export type { ClusterConfig, ClusterConfigOptions } from "./cluster/cluster-config.js";
-export type { ClusterOptions, ClusterPersistence, ClusterSnapshot } from "./cluster/cluster.js";
+export type { ClusterOptions, ClusterPersistence, ClusterSnapshot, SchedulingConfigStore } from "./cluster/cluster.js";
 export type { Leadership, LeadershipHost, MemberInfo, RestoredState } from "./leadership/leadership.js";

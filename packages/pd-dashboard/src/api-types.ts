@@ -1,7 +1,7 @@
 import type { TikvMemberJson, TikvStoreJson } from "@nokv/pd-model";
 
 // The JSON the status page reads, beyond TiKV's shapes (`/stores`,
-// `/members`), which it reuses as they are. One definition for both ends:
+// `/members`, `/operators?object=1`: pd-model's), which it reuses as they are. One definition for both ends:
 // pd-server writes these, the page reads them. Every uint64 (ids, epochs,
 // timestamps, bytes, counts of the catalog) is a decimal string: the page
 // turns them into BigInt, never into a Number. Plain JSON numbers are used
@@ -30,13 +30,6 @@ export interface DashboardSummaryJson {
   readonly cluster: DashboardClusterJson | null;
   /** Samples taken every `interval_ms` since `since` (at most the ring's `capacity`, oldest first). */
   readonly history: DashboardHistoryJson;
-  /**
-   * Where the scheduler's work is listed: `operators` once this PD serves
-   * `/pd/api/v1/operators` (operators with steps), else `leader-transfers`
-   * (the leader-transfer hints). The server finds out itself, so the page
-   * never probes a path that may not exist.
-   */
-  readonly scheduling_api: "operators" | "leader-transfers";
 }
 
 /** The cluster part of the summary. */
@@ -57,8 +50,16 @@ export interface DashboardClusterJson {
   readonly liveness: { readonly disconnected_after_ms: number; readonly down_after_ms: number };
   /** Where the region feed stands: ask `region-changes` when `seq` moved, reload all on a new `generation`. */
   readonly region_feed: { readonly generation: string; readonly seq: number };
-  /** Leader transfers in flight now (the list: `/pd/api/v1/leader-transfers`). */
-  readonly transfers_in_flight: number;
+  /** The scheduler's operators (the lists themselves: TiKV's `/pd/api/v1/operators` and `operators/records`, `?object=1`). */
+  readonly operators: DashboardOperatorsJson;
+}
+
+/** The operators part of the summary. */
+export interface DashboardOperatorsJson {
+  /** Operators in flight now. */
+  readonly in_flight: number;
+  /** Operators since this member leads, by event (`create`, `success`, `timeout`, `cancelled`, `replaced`), summed over kinds. */
+  readonly counters: Readonly<Record<string, number>>;
 }
 
 /** One sample of the status ring. */
@@ -73,7 +74,8 @@ export interface DashboardSampleJson {
   /** Per store (by id): `[regions, leaders, available bytes, capacity bytes, liveness]`; liveness 0 up, 1 disconnected, 2 down. Empty on a follower. */
   readonly stores: Readonly<Record<string, readonly [string, string, string, string, number]>>;
   readonly regions: number;
-  readonly transfers_in_flight: number;
+  /** Operators in flight when the sample was taken. */
+  readonly operators_in_flight: number;
 }
 
 /** The counters of one sample: cumulative values of PD's Prometheus metrics (the same ones `/metrics` exposes). */
@@ -148,33 +150,4 @@ export interface DashboardRegionChangesJson {
   readonly regions: readonly CompactRegionJson[];
   /** Ids of regions that are gone. */
   readonly removed: readonly string[];
-}
-
-/** A leader transfer in `GET /pd/api/v1/leader-transfers`. */
-export interface LeaderTransferJson {
-  readonly region_id: string;
-  readonly source_store_id: string;
-  readonly target_store_id: string;
-  readonly source_peer_id: string;
-  readonly target_peer_id: string;
-  readonly epoch: { readonly conf_ver: string; readonly version: string };
-  /** Wall-clock ms of issue (PD's clock, derived from its monotonic age). */
-  readonly issued_at_ms: string;
-  readonly age_ms: number;
-}
-
-/** A transfer that left the in-flight set, as the status sampler saw it. */
-export interface EndedLeaderTransferJson extends LeaderTransferJson {
-  readonly ended_at_ms: string;
-  /** How it ended when the counters say so unambiguously; `ended` otherwise. */
-  readonly outcome: "completed" | "expired" | "cancelled" | "ended";
-}
-
-/** `GET /pd/api/v1/leader-transfers`: the scheduler's leader-transfer hints in flight and recently ended. */
-export interface LeaderTransfersJson {
-  readonly in_flight: readonly LeaderTransferJson[];
-  /** Newest first, at most 50. */
-  readonly recent: readonly EndedLeaderTransferJson[];
-  readonly counters: { readonly issued: number; readonly completed: number; readonly expired: number; readonly cancelled: number };
-  readonly limits: { readonly transfer_timeout_ms: number; readonly max_in_flight_per_store: number };
 }

@@ -14,11 +14,9 @@ export type {
   DashboardClusterJson,
   DashboardCountersJson,
   DashboardHistoryJson,
+  DashboardOperatorsJson,
   DashboardRegionChangesJson,
   DashboardRegionPageJson,
   DashboardSampleJson,
   DashboardSummaryJson,
-  EndedLeaderTransferJson,
-  LeaderTransferJson,
-  LeaderTransfersJson,
 } from "./api-types.js";

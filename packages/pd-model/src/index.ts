@@ -11,7 +11,10 @@
  * - errors: the codes of the `pd-error-code` trailer, the trailer keys and
  *   the gRPC status each code travels with.
  * - the domain: {@link Region}, {@link StoreStatus}, {@link PdMember},
- *   {@link SchedulerOperation} and the pure helpers on them.
+ *   {@link SchedulerOperation} and the pure helpers on them; what heartbeats
+ *   carry ({@link StoreHeartbeat}, {@link RegionHeartbeat}).
+ * - scheduling: {@link SchedulingConfig} (max-replicas, store limits, paused
+ *   schedulers) and its rules, {@link OperatorInfo} for inspection.
  * - the TiKV-shaped JSON of the status API and `pd-cli --format json`.
  *
  * @packageDocumentation
@@ -37,18 +40,55 @@ export {
   regionsEqual,
 } from "./region/region.js";
 export type { Region, RegionEpoch, RegionPeer } from "./region/region.js";
-export type { StoreLiveness, StoreStats, StoreStatus } from "./store/store.js";
+export type { DownPeer, RegionHeartbeat, RegionHeartbeatExtras } from "./region/heartbeat.js";
+export type { StoreHeartbeat, StoreLiveness, StoreStats, StoreStatus } from "./store/store.js";
 export type { PdMember, PdMembers } from "./member/member.js";
-export type { SchedulerOperation, SchedulerOperationKind } from "./schedule/operation.js";
+export { EXECUTABLE_OPERATION_KINDS } from "./schedule/operation.js";
+export type { ExecutableOperationKind, SchedulerOperation, SchedulerOperationKind } from "./schedule/operation.js";
+export {
+  DEFAULT_SCHEDULING_CONFIG,
+  MAX_REPLICAS_LIMIT,
+  SCHEDULER_NAMES,
+  applySchedulingPatch,
+  resolveSchedulerName,
+  schedulingConfigProblem,
+  storeLimitOf,
+} from "./schedule/scheduling-config.js";
+export type {
+  SchedulerName,
+  SchedulingConfig,
+  SchedulingConfigPatch,
+  StoreLimit,
+  StoreLimitOverride,
+} from "./schedule/scheduling-config.js";
+export { OPERATOR_END_STATES, OPERATOR_KINDS, isOperatorEnded, operatorFinishedAtMs } from "./schedule/operator-info.js";
+export type { OperatorInfo, OperatorKind, OperatorState, SchedulerInfo } from "./schedule/operator-info.js";
 export {
   STORE_STATE_NAMES,
+  formatGoDuration,
   keyToTikvHex,
   memberToTikvJson,
   membersToTikvJson,
+  operatorFromTikvJson,
+  operatorToTikvJson,
+  operatorToTikvString,
   regionPageToTikvJson,
   regionToTikvJson,
+  schedulingConfigToTikvJson,
+  storeLimitsToTikvJson,
   storeToTikvJson,
   storesToTikvJson,
   stringifyJson,
+  tikvOperatorKind,
 } from "./tikv-json/tikv-json.js";
-export type { TikvMemberJson, TikvRegionJson, TikvRegionPageJson, TikvStoreJson } from "./tikv-json/tikv-json.js";
+export type {
+  TikvMemberJson,
+  TikvOperatorJson,
+  TikvOperatorStepJson,
+  TikvRegionJson,
+  TikvRegionPageJson,
+  TikvReplicationConfigJson,
+  TikvScheduleConfigJson,
+  TikvStoreJson,
+  TikvStoreLimitsJson,
+} from "./tikv-json/tikv-json.js";

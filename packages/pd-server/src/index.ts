@@ -9,6 +9,8 @@ export type { PdServer, PdServerOptions } from "./server.js";
 export { DEFAULT_LISTEN_ADDR, DEFAULT_SHUTDOWN_GRACE_MS, resolvePdServerConfig } from "./config/server-config.js";
 export type { PdServerConfig, PdServerSettings } from "./config/server-config.js";
 export { OpenStreams, createPdHandlers } from "./service/pd-service.js";
+export { createSchedulingHandlers, instrumentSchedulingHandlers } from "./service/scheduling-service.js";
+export type { SchedulingHandlerDeps } from "./service/scheduling-service.js";
 export type { PdHandlerDeps } from "./service/pd-service.js";
 export { SoloLeadership, createSoloLeadership } from "./leadership/solo-leadership.js";
 export type { SoloLeadershipOptions } from "./leadership/solo-leadership.js";

@@ -436,6 +436,7 @@ describe("failures while storage is unavailable", () => {
       load: () => inner.load(),
       appendRegionEdits: (e: Parameters<typeof inner.appendRegionEdits>[0]) => (down ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.appendRegionEdits(e)),
       saveAllocatorState: (st: Parameters<typeof inner.saveAllocatorState>[0]) => (down ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.saveAllocatorState(st)),
+      saveSchedulingConfig: (c: Parameters<typeof inner.saveSchedulingConfig>[0]) => inner.saveSchedulingConfig(c),
       close: async () => {},
     };
     const { pd } = await start({ logger: pino({ level: "info" }, sink), store, tsoWindowMs: 1 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { type AllocatorState, type Cluster, type Leadership, type LeadershipHost, PdError, type RegionEdit } from "@nokv/pd-core";
-import { MAX_UINT64 } from "@nokv/pd-model";
+import { MAX_UINT64, type SchedulingConfig } from "@nokv/pd-model";
 import { PDClient, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import { createMemoryStore, openLocalFileStore, type Store } from "@nokv/pd-storage";
 import fc from "fast-check";
@@ -58,6 +58,10 @@ class ProbeStore implements Store {
   async saveAllocatorState(s: AllocatorState) {
     if (this.failWrites) throw new Error("injected disk failure");
     return this.inner.saveAllocatorState(s);
+  }
+  async saveSchedulingConfig(c: SchedulingConfig) {
+    if (this.failWrites) throw new Error("injected disk failure");
+    return this.inner.saveSchedulingConfig(c);
   }
   close() {
     return this.inner.close();

@@ -1,8 +1,9 @@
 import { Server, setLogger } from "@grpc/grpc-js";
 import { type Cluster, type ClusterPersistence, createCluster, type Leadership, type LeadershipHost, type RestoredState } from "@nokv/pd-core";
 import { loadDashboardAssets } from "@nokv/pd-dashboard";
-import { PDService } from "@nokv/pd-proto";
+import { PDSchedulingService, PDService } from "@nokv/pd-proto";
 import type { LocalFileStoreStats, Store } from "@nokv/pd-storage";
+import type { SchedulingConfig } from "@nokv/pd-model";
 import { type Logger, pino } from "pino";
 import { clusterConfigOf, type PdServerConfig, type PdServerSettings, resolvePdServerConfig, splitHostPort } from "./config/server-config.js";
 import { readActivityCounters } from "./dashboard/activity.js";
@@ -13,6 +14,7 @@ import { createPdMetrics, type PdMetrics } from "./metrics/metrics.js";
 import { instrumentHandlers } from "./service/instrument.js";
 import { createPdHandlers, OpenStreams } from "./service/pd-service.js";
 import { logRepeated } from "./service/repeat-log.js";
+import { createSchedulingHandlers, instrumentSchedulingHandlers } from "./service/scheduling-service.js";
 import { addHealthService, addReflectionService } from "./service/standard-services.js";
 import { startStatusServer, type StatusServer } from "./status/status-server.js";
 import { certificateAuthorizer, isLoopbackHost, serverCredentials } from "./tls/tls.js";
@@ -43,6 +45,18 @@ export interface PdServerOptions extends PdServerSettings {
   readonly advertiseAddr?: string;
   /** Structured logger; default pino at level `warn` on stderr. */
   readonly logger?: Logger;
+  /**
+   * The clocks of the cluster models: wall-clock ms (TSO, reported times) and
+   * monotonic ms (liveness, operator timeouts). Default `Date.now` and
+   * `performance.now`. A simulator passes virtual clocks to run hours of
+   * scheduling in seconds.
+   */
+  readonly clock?: { readonly nowMs: () => number; readonly monotonicMs: () => number };
+  /**
+   * What the scheduling cost (`pd_schedule_store_heartbeat_seconds_total`)
+   * is measured with, in ms; observation only. Default `performance.now`.
+   */
+  readonly costClock?: () => number;
 }
 
 /** A running PD server. */
@@ -115,6 +129,21 @@ function observePersistence(persistence: ClusterPersistence, metrics: () => PdMe
         },
       );
     },
+    ...(persistence.saveSchedulingConfig !== undefined && {
+      saveSchedulingConfig(config: SchedulingConfig) {
+        return persistence.saveSchedulingConfig!(config).then(() =>
+          log.info(
+            {
+              maxReplicas: config.maxReplicas,
+              defaultStoreLimit: config.defaultStoreLimit,
+              storeLimits: config.storeLimits.length,
+              pausedSchedulers: config.pausedSchedulers,
+            },
+            "scheduling config persisted",
+          ),
+        );
+      },
+    }),
     saveAllocatorState(state) {
       const t0 = performance.now();
       return persistence.saveAllocatorState(state).then(
@@ -193,7 +222,14 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
       createCluster(snapshot, persistence) {
         if (opening) openedWith = persistence;
         const journal = new RegionJournal();
-        const model = createCluster({ ...cluster, onBackgroundError, persistence: observePersistence(persistence, () => metrics, log, journal), snapshot });
+        const model = createCluster({
+          ...cluster,
+          onBackgroundError,
+          persistence: observePersistence(persistence, () => metrics, log, journal),
+          snapshot,
+          ...(options.clock !== undefined && { nowMs: options.clock.nowMs, monotonicMs: options.clock.monotonicMs }),
+          ...(options.costClock !== undefined && { costClock: options.costClock }),
+        });
         journals.set(model, journal);
         return model;
       },
@@ -226,7 +262,7 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
     server = new Server({ "grpc.max_receive_message_length": limits.maxMessageBytes });
     const authorize = certificateAuthorizer(tls?.allowedCNs);
     const m = metrics;
-    // The status page's memory (samples, recent transfers): only with a status port.
+    // The status page's memory (samples): only with a status port.
     const history =
       statusHost === undefined
         ? undefined
@@ -234,25 +270,19 @@ export async function createPdServer(options: PdServerOptions = {}): Promise<PdS
             cluster: () => leaderCluster(leadership),
             counters: m === undefined ? undefined : () => readActivityCounters(m.registry),
           });
-    let handlers = createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) });
-    if (history !== undefined) {
-      // A store heartbeat is what issues, completes and drops leader transfers:
-      // look right after it, so that no transfer ends unseen between samples.
-      const inner = handlers.storeHeartbeat;
-      handlers = {
-        ...handlers,
-        storeHeartbeat: (call, callback) =>
-          inner(call, (...answer) => {
-            history.noteTransfers();
-            callback(...answer);
-          }),
-      };
-    }
+    const handlers = createPdHandlers({ leadership, log, limits, streams, ...(metrics !== undefined && { metrics }) });
     server.addService(
       PDService,
       instrumentHandlers(handlers, {
         limits,
         log,
+        ...(metrics !== undefined && { metrics }),
+        ...(authorize !== undefined && { authorize }),
+      }),
+    );
+    server.addService(
+      PDSchedulingService,
+      instrumentSchedulingHandlers(createSchedulingHandlers({ leadership, log }), {
         ...(metrics !== undefined && { metrics }),
         ...(authorize !== undefined && { authorize }),
       }),

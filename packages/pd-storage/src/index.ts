@@ -28,3 +28,4 @@ export {
 export type { PdStateFile, PdStateShape, SkippedRegion } from "./local-file/pd-state-file.js";
 export { decodeEdits, encodeEdits } from "./local-file/region-codec.js";
 export { LOCK_FILE } from "./local-file/workdir-lock.js";
+export { SCHEDULING_FILE, decodeSchedulingConfig, encodeSchedulingConfig } from "./scheduling/scheduling-config-codec.js";

@@ -1,5 +1,5 @@
 import type { AllocatorState, ClusterPersistence, ClusterSnapshot, RegionEdit } from "@nokv/pd-core";
-import type { Region } from "@nokv/pd-model";
+import type { Region, SchedulingConfig } from "@nokv/pd-model";
 
 /**
  * PD's persistence contract, implemented by every backend (memory,
@@ -12,6 +12,9 @@ import type { Region } from "@nokv/pd-model";
  *   Concurrent appends never interleave: each is one atomic unit.
  * - `saveAllocatorState` resolves only once the state is durable; a crash
  *   leaves either the old or the new state, never a torn one.
+ * - `saveSchedulingConfig` likewise for the scheduling configuration
+ *   (max-replicas, store limits, paused schedulers); `load` returns it as
+ *   `schedulingConfig`, or leaves it out when none was ever saved.
  * - `load` returns what was acknowledged, and fails loudly (PdError
  *   `STORAGE` naming the file or key and the offset) on corruption rather
  *   than returning an empty or partial state.
@@ -20,10 +23,11 @@ import type { Region } from "@nokv/pd-model";
 export interface Store extends ClusterPersistence {
   /** Human-readable name for logs, e.g. `local-file /var/lib/nokv-pd`. */
   readonly description: string;
-  /** The durable regions and allocator ceilings. */
+  /** The durable regions, allocator ceilings and scheduling configuration. */
   load(): Promise<ClusterSnapshot>;
   appendRegionEdits(edits: readonly RegionEdit[]): Promise<void>;
   saveAllocatorState(state: AllocatorState): Promise<void>;
+  saveSchedulingConfig(config: SchedulingConfig): Promise<void>;
   /** Waits for in-flight writes, then releases files and locks. Idempotent. */
   close(): Promise<void>;
 }

@@ -21,7 +21,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { RegionMeta } from "./metapb.js";
+import { RegionEpoch, RegionMeta, RegionPeer } from "./metapb.js";
 
 export const protobufPackage = "pb";
 
@@ -36,6 +36,17 @@ export const protobufFileName = "pdpb.proto";
 export enum SchedulerOperationType {
   SCHEDULER_OPERATION_TYPE_NONE = 0,
   SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER = 1,
+  /** SCHEDULER_OPERATION_TYPE_ADD_PEER - Add `target_peer_id` (allocated by PD) on `target_store_id` as a voter. */
+  SCHEDULER_OPERATION_TYPE_ADD_PEER = 2,
+  /**
+   * SCHEDULER_OPERATION_TYPE_ADD_LEARNER - Add `target_peer_id` (allocated by PD) on `target_store_id` as a learner:
+   * it receives the data but does not vote until promoted.
+   */
+  SCHEDULER_OPERATION_TYPE_ADD_LEARNER = 3,
+  /** SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER - Make learner `target_peer_id` (on `target_store_id`) a voter. */
+  SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER = 4,
+  /** SCHEDULER_OPERATION_TYPE_REMOVE_PEER - Remove peer `target_peer_id` (on `target_store_id`) from the region. */
+  SCHEDULER_OPERATION_TYPE_REMOVE_PEER = 5,
   UNRECOGNIZED = -1,
 }
 
@@ -47,6 +58,18 @@ export function schedulerOperationTypeFromJSON(object: any): SchedulerOperationT
     case 1:
     case "SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER":
       return SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER;
+    case 2:
+    case "SCHEDULER_OPERATION_TYPE_ADD_PEER":
+      return SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_PEER;
+    case 3:
+    case "SCHEDULER_OPERATION_TYPE_ADD_LEARNER":
+      return SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_LEARNER;
+    case 4:
+    case "SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER":
+      return SchedulerOperationType.SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER;
+    case 5:
+    case "SCHEDULER_OPERATION_TYPE_REMOVE_PEER":
+      return SchedulerOperationType.SCHEDULER_OPERATION_TYPE_REMOVE_PEER;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -60,6 +83,14 @@ export function schedulerOperationTypeToJSON(object: SchedulerOperationType): st
       return "SCHEDULER_OPERATION_TYPE_NONE";
     case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER:
       return "SCHEDULER_OPERATION_TYPE_LEADER_TRANSFER";
+    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_PEER:
+      return "SCHEDULER_OPERATION_TYPE_ADD_PEER";
+    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_ADD_LEARNER:
+      return "SCHEDULER_OPERATION_TYPE_ADD_LEARNER";
+    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER:
+      return "SCHEDULER_OPERATION_TYPE_PROMOTE_LEARNER";
+    case SchedulerOperationType.SCHEDULER_OPERATION_TYPE_REMOVE_PEER:
+      return "SCHEDULER_OPERATION_TYPE_REMOVE_PEER";
     case SchedulerOperationType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -115,19 +146,140 @@ export function storeLivenessToJSON(object: StoreLiveness): string {
   }
 }
 
+/** Where an operator is in its life. */
+export enum OperatorState {
+  OPERATOR_STATE_UNKNOWN = 0,
+  /** OPERATOR_STATE_CREATED - Planned; its first step has not been sent yet. */
+  OPERATOR_STATE_CREATED = 1,
+  /** OPERATOR_STATE_RUNNING - A step has been sent to a store. */
+  OPERATOR_STATE_RUNNING = 2,
+  /** OPERATOR_STATE_SUCCESS - Every step took effect. */
+  OPERATOR_STATE_SUCCESS = 3,
+  /** OPERATOR_STATE_TIMEOUT - A step did not take effect in time. */
+  OPERATOR_STATE_TIMEOUT = 4,
+  /** OPERATOR_STATE_CANCELLED - Dropped: the region changed under it, a store it needs went away, or an admin asked. */
+  OPERATOR_STATE_CANCELLED = 5,
+  /** OPERATOR_STATE_REPLACED - Dropped for an operator of higher priority on the same region. */
+  OPERATOR_STATE_REPLACED = 6,
+  UNRECOGNIZED = -1,
+}
+
+export function operatorStateFromJSON(object: any): OperatorState {
+  switch (object) {
+    case 0:
+    case "OPERATOR_STATE_UNKNOWN":
+      return OperatorState.OPERATOR_STATE_UNKNOWN;
+    case 1:
+    case "OPERATOR_STATE_CREATED":
+      return OperatorState.OPERATOR_STATE_CREATED;
+    case 2:
+    case "OPERATOR_STATE_RUNNING":
+      return OperatorState.OPERATOR_STATE_RUNNING;
+    case 3:
+    case "OPERATOR_STATE_SUCCESS":
+      return OperatorState.OPERATOR_STATE_SUCCESS;
+    case 4:
+    case "OPERATOR_STATE_TIMEOUT":
+      return OperatorState.OPERATOR_STATE_TIMEOUT;
+    case 5:
+    case "OPERATOR_STATE_CANCELLED":
+      return OperatorState.OPERATOR_STATE_CANCELLED;
+    case 6:
+    case "OPERATOR_STATE_REPLACED":
+      return OperatorState.OPERATOR_STATE_REPLACED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return OperatorState.UNRECOGNIZED;
+  }
+}
+
+export function operatorStateToJSON(object: OperatorState): string {
+  switch (object) {
+    case OperatorState.OPERATOR_STATE_UNKNOWN:
+      return "OPERATOR_STATE_UNKNOWN";
+    case OperatorState.OPERATOR_STATE_CREATED:
+      return "OPERATOR_STATE_CREATED";
+    case OperatorState.OPERATOR_STATE_RUNNING:
+      return "OPERATOR_STATE_RUNNING";
+    case OperatorState.OPERATOR_STATE_SUCCESS:
+      return "OPERATOR_STATE_SUCCESS";
+    case OperatorState.OPERATOR_STATE_TIMEOUT:
+      return "OPERATOR_STATE_TIMEOUT";
+    case OperatorState.OPERATOR_STATE_CANCELLED:
+      return "OPERATOR_STATE_CANCELLED";
+    case OperatorState.OPERATOR_STATE_REPLACED:
+      return "OPERATOR_STATE_REPLACED";
+    case OperatorState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface StoreHeartbeatRequest {
   storeId: bigint;
   regionNum: bigint;
   leaderNum: bigint;
   capacity: bigint;
   available: bigint;
+  /**
+   * The operation types this store executes. A store that leaves it unset
+   * (every NoKV Go store) is only ever sent LEADER_TRANSFER, encoded exactly
+   * as before fields 5-7 of SchedulerOperation existed, and PD plans no
+   * membership change that such a store would have to carry out. A store that
+   * sets it is sent the listed types only (none, if the list is empty), each
+   * with an operator id and the region epoch it was planned against.
+   */
+  capabilities?:
+    | StoreCapabilities
+    | undefined;
+  /**
+   * Bytes the store's data takes on disk. Unset: unknown, PD uses
+   * `capacity - available`.
+   */
+  usedSize?:
+    | bigint
+    | undefined;
+  /** Bytes and keys written to the store since its previous heartbeat. Unset: unknown. */
+  bytesWritten?: bigint | undefined;
+  keysWritten?: bigint | undefined;
+}
+
+/** What a store executes (StoreHeartbeatRequest.capabilities). */
+export interface StoreCapabilities {
+  operationTypes: SchedulerOperationType[];
 }
 
 export interface SchedulerOperation {
   type: SchedulerOperationType;
   regionId: bigint;
+  /**
+   * LEADER_TRANSFER: the leader's peer. Types 2-5: the leader peer PD expects
+   * to propose the change (informational).
+   */
   sourcePeerId: bigint;
+  /**
+   * LEADER_TRANSFER: the peer to hand leadership to. Types 2-5: the peer
+   * added, promoted or removed.
+   */
   targetPeerId: bigint;
+  /**
+   * The PD operator this step belongs to: a multi-step plan for one region.
+   * A store may use (operator_id, type, target_peer_id) to drop a repeat:
+   * PD sends a step again while it has not seen it take effect.
+   */
+  operatorId?:
+    | bigint
+    | undefined;
+  /**
+   * The region's epoch the step was planned against. A store whose region
+   * has another conf_ver or version must refuse the step (PD re-plans).
+   */
+  regionEpoch?:
+    | RegionEpoch
+    | undefined;
+  /** The store of `target_peer_id`. */
+  targetStoreId?: bigint | undefined;
 }
 
 export interface StoreHeartbeatResponse {
@@ -136,7 +288,50 @@ export interface StoreHeartbeatResponse {
 }
 
 export interface RegionHeartbeatRequest {
-  region: RegionMeta | undefined;
+  region:
+    | RegionMeta
+    | undefined;
+  /** The peer (one of region.peers) that leads the region, as its sender knows. */
+  leaderPeerId?:
+    | bigint
+    | undefined;
+  /** Approximate bytes and keys of the region's data. */
+  approximateSize?: bigint | undefined;
+  approximateKeys?:
+    | bigint
+    | undefined;
+  /** Bytes and keys written to the region since its previous heartbeat. */
+  bytesWritten?: bigint | undefined;
+  keysWritten?:
+    | bigint
+    | undefined;
+  /**
+   * The leader's view of the peers: set means reported (empty lists then
+   * mean "none"), unset means unknown.
+   */
+  peerStatus?: RegionPeerStatus | undefined;
+}
+
+/** The state of a region's peers as its leader sees it. */
+export interface RegionPeerStatus {
+  /** Peers the leader has not heard from for a while. */
+  downPeers: DownPeer[];
+  /**
+   * Peers behind the leader's log (still catching up, e.g. one just added).
+   * PD does not count them as live for a majority.
+   */
+  pendingPeers: RegionPeer[];
+  /**
+   * Ids of the peers in region.peers that are learners: they replicate but
+   * do not vote. Every other peer is a voter.
+   */
+  learnerPeerIds: bigint[];
+}
+
+/** A peer its leader has not heard from, and for how long. */
+export interface DownPeer {
+  peer: RegionPeer | undefined;
+  downSeconds: bigint;
 }
 
 export interface RegionHeartbeatResponse {
@@ -239,8 +434,142 @@ export interface GetRegionByIdResponse {
   notFound: boolean;
 }
 
+/** One operator: a multi-step plan for one region. */
+export interface OperatorInfo {
+  id: bigint;
+  regionId: bigint;
+  /**
+   * What planned it: balance-leader, balance-region, replace-down-replica,
+   * make-up-replica, remove-extra-replica, promote-learner, remove-learner.
+   */
+  kind: string;
+  /** "high" (replica repair) or "normal" (balance). */
+  priority: string;
+  state: OperatorState;
+  /** Human-readable steps, e.g. "add learner 42 on store 4". */
+  steps: string[];
+  /** Index of the step in progress (= number of steps done). */
+  currentStep: number;
+  /** The region epoch it was planned against. */
+  regionEpoch:
+    | RegionEpoch
+    | undefined;
+  /** Unix time it was created, in milliseconds. */
+  createdAtMs: bigint;
+  /** Milliseconds from creation to now (in flight) or to its end. */
+  ageMs: bigint;
+  /** Why it ended, when it did not succeed. */
+  reason: string;
+}
+
+export interface ListOperatorsRequest {
+  /**
+   * The operators that ended (newest first, up to the server's history bound)
+   * instead of those in flight.
+   */
+  history: boolean;
+}
+
+export interface ListOperatorsResponse {
+  operators: OperatorInfo[];
+}
+
+export interface SchedulerInfo {
+  /** balance-leader-scheduler, balance-region-scheduler, replica-checker. */
+  name: string;
+  paused: boolean;
+}
+
+export interface ListSchedulersRequest {
+}
+
+export interface ListSchedulersResponse {
+  schedulers: SchedulerInfo[];
+}
+
+export interface SetSchedulerPausedRequest {
+  /**
+   * A name from ListSchedulers (short forms balance-leader, balance-region and
+   * replica are accepted too). Unknown: INVALID_ARGUMENT.
+   */
+  name: string;
+  paused: boolean;
+}
+
+export interface SetSchedulerPausedResponse {
+  scheduler: SchedulerInfo | undefined;
+}
+
+/**
+ * Add-peer and remove-peer operations a store may take part in per minute
+ * (TiKV's store limit).
+ */
+export interface StoreLimit {
+  /** 0 in a StoreLimitOverride means "not overridden". */
+  addPeerPerMin: number;
+  removePeerPerMin: number;
+}
+
+export interface StoreLimitOverride {
+  storeId: bigint;
+  limit: StoreLimit | undefined;
+}
+
+export interface SchedulingConfig {
+  /** Voters every region should have. Default 3. */
+  maxReplicas: number;
+  /** The limit of every store without an override. Default 15 / 15. */
+  defaultStoreLimit:
+    | StoreLimit
+    | undefined;
+  /** By ascending store id. */
+  storeLimits: StoreLimitOverride[];
+  /** Names of the paused schedulers and checkers. */
+  pausedSchedulers: string[];
+}
+
+export interface GetSchedulingConfigRequest {
+}
+
+export interface GetSchedulingConfigResponse {
+  config: SchedulingConfig | undefined;
+}
+
+/**
+ * A change to one store's limit: each rate given replaces that rate's
+ * override; a rate of 0 removes it (the store then has the default's).
+ */
+export interface StoreLimitPatch {
+  storeId: bigint;
+  addPeerPerMin?: number | undefined;
+  removePeerPerMin?: number | undefined;
+}
+
+export interface SetSchedulingConfigRequest {
+  maxReplicas?:
+    | number
+    | undefined;
+  /** Replaces the default limit (both rates must be positive). */
+  defaultStoreLimit: StoreLimit | undefined;
+  storeLimits: StoreLimitPatch[];
+}
+
+export interface SetSchedulingConfigResponse {
+  config: SchedulingConfig | undefined;
+}
+
 function createBaseStoreHeartbeatRequest(): StoreHeartbeatRequest {
-  return { storeId: 0n, regionNum: 0n, leaderNum: 0n, capacity: 0n, available: 0n };
+  return {
+    storeId: 0n,
+    regionNum: 0n,
+    leaderNum: 0n,
+    capacity: 0n,
+    available: 0n,
+    capabilities: undefined,
+    usedSize: undefined,
+    bytesWritten: undefined,
+    keysWritten: undefined,
+  };
 }
 
 export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
@@ -274,6 +603,27 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
         throw new globalThis.Error("value provided for field message.available of type uint64 too large");
       }
       writer.uint32(40).uint64(message.available);
+    }
+    if (message.capabilities !== undefined) {
+      StoreCapabilities.encode(message.capabilities, writer.uint32(50).fork()).join();
+    }
+    if (message.usedSize !== undefined) {
+      if (BigInt.asUintN(64, message.usedSize) !== message.usedSize) {
+        throw new globalThis.Error("value provided for field message.usedSize of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.usedSize);
+    }
+    if (message.bytesWritten !== undefined) {
+      if (BigInt.asUintN(64, message.bytesWritten) !== message.bytesWritten) {
+        throw new globalThis.Error("value provided for field message.bytesWritten of type uint64 too large");
+      }
+      writer.uint32(64).uint64(message.bytesWritten);
+    }
+    if (message.keysWritten !== undefined) {
+      if (BigInt.asUintN(64, message.keysWritten) !== message.keysWritten) {
+        throw new globalThis.Error("value provided for field message.keysWritten of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.keysWritten);
     }
     return writer;
   },
@@ -331,6 +681,38 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
             message.available = reader.uint64() as bigint;
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.capabilities = StoreCapabilities.decode(reader, reader.uint32(), message.capabilities);
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.usedSize = reader.uint64() as bigint;
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.bytesWritten = reader.uint64() as bigint;
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.keysWritten = reader.uint64() as bigint;
+            continue;
+          }
         }
         if (tag >>> 3 === 0 || (tag & 7) === 4) {
           throw new globalThis.Error(
@@ -363,6 +745,22 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
         : 0n,
       capacity: isSet(object.capacity) ? BigInt(object.capacity) : 0n,
       available: isSet(object.available) ? BigInt(object.available) : 0n,
+      capabilities: isSet(object.capabilities) ? StoreCapabilities.fromJSON(object.capabilities) : undefined,
+      usedSize: isSet(object.usedSize)
+        ? BigInt(object.usedSize)
+        : isSet(object.used_size)
+        ? BigInt(object.used_size)
+        : undefined,
+      bytesWritten: isSet(object.bytesWritten)
+        ? BigInt(object.bytesWritten)
+        : isSet(object.bytes_written)
+        ? BigInt(object.bytes_written)
+        : undefined,
+      keysWritten: isSet(object.keysWritten)
+        ? BigInt(object.keysWritten)
+        : isSet(object.keys_written)
+        ? BigInt(object.keys_written)
+        : undefined,
     };
   },
 
@@ -383,6 +781,18 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
     if (message.available !== 0n) {
       obj.available = message.available.toString();
     }
+    if (message.capabilities !== undefined) {
+      obj.capabilities = StoreCapabilities.toJSON(message.capabilities);
+    }
+    if (message.usedSize !== undefined) {
+      obj.usedSize = message.usedSize.toString();
+    }
+    if (message.bytesWritten !== undefined) {
+      obj.bytesWritten = message.bytesWritten.toString();
+    }
+    if (message.keysWritten !== undefined) {
+      obj.keysWritten = message.keysWritten.toString();
+    }
     return obj;
   },
 
@@ -396,12 +806,124 @@ export const StoreHeartbeatRequest: MessageFns<StoreHeartbeatRequest> = {
     message.leaderNum = (object.leaderNum !== undefined && object.leaderNum !== null) ? BigInt(object.leaderNum) : 0n;
     message.capacity = (object.capacity !== undefined && object.capacity !== null) ? BigInt(object.capacity) : 0n;
     message.available = (object.available !== undefined && object.available !== null) ? BigInt(object.available) : 0n;
+    message.capabilities = (object.capabilities !== undefined && object.capabilities !== null)
+      ? StoreCapabilities.fromPartial(object.capabilities)
+      : undefined;
+    message.usedSize = (object.usedSize !== undefined && object.usedSize !== null)
+      ? BigInt(object.usedSize)
+      : undefined;
+    message.bytesWritten = (object.bytesWritten !== undefined && object.bytesWritten !== null)
+      ? BigInt(object.bytesWritten)
+      : undefined;
+    message.keysWritten = (object.keysWritten !== undefined && object.keysWritten !== null)
+      ? BigInt(object.keysWritten)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStoreCapabilities(): StoreCapabilities {
+  return { operationTypes: [] };
+}
+
+export const StoreCapabilities: MessageFns<StoreCapabilities> = {
+  encode(message: StoreCapabilities, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.operationTypes.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.operationTypes) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreCapabilities): StoreCapabilities {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseStoreCapabilities();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.operationTypes.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.operationTypes.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreCapabilities {
+    return {
+      operationTypes: globalThis.Array.isArray(object?.operationTypes)
+        ? object.operationTypes.map((e: any) => schedulerOperationTypeFromJSON(e))
+        : globalThis.Array.isArray(object?.operation_types)
+        ? object.operation_types.map((e: any) => schedulerOperationTypeFromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: StoreCapabilities): unknown {
+    const obj: any = {};
+    if (message.operationTypes?.length) {
+      obj.operationTypes = message.operationTypes.map((e) => schedulerOperationTypeToJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoreCapabilities>): StoreCapabilities {
+    return StoreCapabilities.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoreCapabilities>): StoreCapabilities {
+    const message = createBaseStoreCapabilities();
+    message.operationTypes = object.operationTypes?.map((e) => e) || [];
     return message;
   },
 };
 
 function createBaseSchedulerOperation(): SchedulerOperation {
-  return { type: 0, regionId: 0n, sourcePeerId: 0n, targetPeerId: 0n };
+  return {
+    type: 0,
+    regionId: 0n,
+    sourcePeerId: 0n,
+    targetPeerId: 0n,
+    operatorId: undefined,
+    regionEpoch: undefined,
+    targetStoreId: undefined,
+  };
 }
 
 export const SchedulerOperation: MessageFns<SchedulerOperation> = {
@@ -426,6 +948,21 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
         throw new globalThis.Error("value provided for field message.targetPeerId of type uint64 too large");
       }
       writer.uint32(32).uint64(message.targetPeerId);
+    }
+    if (message.operatorId !== undefined) {
+      if (BigInt.asUintN(64, message.operatorId) !== message.operatorId) {
+        throw new globalThis.Error("value provided for field message.operatorId of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.operatorId);
+    }
+    if (message.regionEpoch !== undefined) {
+      RegionEpoch.encode(message.regionEpoch, writer.uint32(50).fork()).join();
+    }
+    if (message.targetStoreId !== undefined) {
+      if (BigInt.asUintN(64, message.targetStoreId) !== message.targetStoreId) {
+        throw new globalThis.Error("value provided for field message.targetStoreId of type uint64 too large");
+      }
+      writer.uint32(56).uint64(message.targetStoreId);
     }
     return writer;
   },
@@ -475,6 +1012,30 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
             message.targetPeerId = reader.uint64() as bigint;
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.operatorId = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.regionEpoch = RegionEpoch.decode(reader, reader.uint32(), message.regionEpoch);
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.targetStoreId = reader.uint64() as bigint;
+            continue;
+          }
         }
         if (tag >>> 3 === 0 || (tag & 7) === 4) {
           throw new globalThis.Error(
@@ -510,6 +1071,21 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
         : isSet(object.target_peer_id)
         ? BigInt(object.target_peer_id)
         : 0n,
+      operatorId: isSet(object.operatorId)
+        ? BigInt(object.operatorId)
+        : isSet(object.operator_id)
+        ? BigInt(object.operator_id)
+        : undefined,
+      regionEpoch: isSet(object.regionEpoch)
+        ? RegionEpoch.fromJSON(object.regionEpoch)
+        : isSet(object.region_epoch)
+        ? RegionEpoch.fromJSON(object.region_epoch)
+        : undefined,
+      targetStoreId: isSet(object.targetStoreId)
+        ? BigInt(object.targetStoreId)
+        : isSet(object.target_store_id)
+        ? BigInt(object.target_store_id)
+        : undefined,
     };
   },
 
@@ -527,6 +1103,15 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
     if (message.targetPeerId !== 0n) {
       obj.targetPeerId = message.targetPeerId.toString();
     }
+    if (message.operatorId !== undefined) {
+      obj.operatorId = message.operatorId.toString();
+    }
+    if (message.regionEpoch !== undefined) {
+      obj.regionEpoch = RegionEpoch.toJSON(message.regionEpoch);
+    }
+    if (message.targetStoreId !== undefined) {
+      obj.targetStoreId = message.targetStoreId.toString();
+    }
     return obj;
   },
 
@@ -543,6 +1128,15 @@ export const SchedulerOperation: MessageFns<SchedulerOperation> = {
     message.targetPeerId = (object.targetPeerId !== undefined && object.targetPeerId !== null)
       ? BigInt(object.targetPeerId)
       : 0n;
+    message.operatorId = (object.operatorId !== undefined && object.operatorId !== null)
+      ? BigInt(object.operatorId)
+      : undefined;
+    message.regionEpoch = (object.regionEpoch !== undefined && object.regionEpoch !== null)
+      ? RegionEpoch.fromPartial(object.regionEpoch)
+      : undefined;
+    message.targetStoreId = (object.targetStoreId !== undefined && object.targetStoreId !== null)
+      ? BigInt(object.targetStoreId)
+      : undefined;
     return message;
   },
 };
@@ -640,13 +1234,54 @@ export const StoreHeartbeatResponse: MessageFns<StoreHeartbeatResponse> = {
 };
 
 function createBaseRegionHeartbeatRequest(): RegionHeartbeatRequest {
-  return { region: undefined };
+  return {
+    region: undefined,
+    leaderPeerId: undefined,
+    approximateSize: undefined,
+    approximateKeys: undefined,
+    bytesWritten: undefined,
+    keysWritten: undefined,
+    peerStatus: undefined,
+  };
 }
 
 export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
   encode(message: RegionHeartbeatRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.region !== undefined) {
       RegionMeta.encode(message.region, writer.uint32(10).fork()).join();
+    }
+    if (message.leaderPeerId !== undefined) {
+      if (BigInt.asUintN(64, message.leaderPeerId) !== message.leaderPeerId) {
+        throw new globalThis.Error("value provided for field message.leaderPeerId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.leaderPeerId);
+    }
+    if (message.approximateSize !== undefined) {
+      if (BigInt.asUintN(64, message.approximateSize) !== message.approximateSize) {
+        throw new globalThis.Error("value provided for field message.approximateSize of type uint64 too large");
+      }
+      writer.uint32(24).uint64(message.approximateSize);
+    }
+    if (message.approximateKeys !== undefined) {
+      if (BigInt.asUintN(64, message.approximateKeys) !== message.approximateKeys) {
+        throw new globalThis.Error("value provided for field message.approximateKeys of type uint64 too large");
+      }
+      writer.uint32(32).uint64(message.approximateKeys);
+    }
+    if (message.bytesWritten !== undefined) {
+      if (BigInt.asUintN(64, message.bytesWritten) !== message.bytesWritten) {
+        throw new globalThis.Error("value provided for field message.bytesWritten of type uint64 too large");
+      }
+      writer.uint32(40).uint64(message.bytesWritten);
+    }
+    if (message.keysWritten !== undefined) {
+      if (BigInt.asUintN(64, message.keysWritten) !== message.keysWritten) {
+        throw new globalThis.Error("value provided for field message.keysWritten of type uint64 too large");
+      }
+      writer.uint32(48).uint64(message.keysWritten);
+    }
+    if (message.peerStatus !== undefined) {
+      RegionPeerStatus.encode(message.peerStatus, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -672,6 +1307,54 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
             message.region = RegionMeta.decode(reader, reader.uint32(), message.region);
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaderPeerId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.approximateSize = reader.uint64() as bigint;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.approximateKeys = reader.uint64() as bigint;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.bytesWritten = reader.uint64() as bigint;
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.keysWritten = reader.uint64() as bigint;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.peerStatus = RegionPeerStatus.decode(reader, reader.uint32(), message.peerStatus);
+            continue;
+          }
         }
         if (tag >>> 3 === 0 || (tag & 7) === 4) {
           throw new globalThis.Error(
@@ -690,13 +1373,63 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
   },
 
   fromJSON(object: any): RegionHeartbeatRequest {
-    return { region: isSet(object.region) ? RegionMeta.fromJSON(object.region) : undefined };
+    return {
+      region: isSet(object.region) ? RegionMeta.fromJSON(object.region) : undefined,
+      leaderPeerId: isSet(object.leaderPeerId)
+        ? BigInt(object.leaderPeerId)
+        : isSet(object.leader_peer_id)
+        ? BigInt(object.leader_peer_id)
+        : undefined,
+      approximateSize: isSet(object.approximateSize)
+        ? BigInt(object.approximateSize)
+        : isSet(object.approximate_size)
+        ? BigInt(object.approximate_size)
+        : undefined,
+      approximateKeys: isSet(object.approximateKeys)
+        ? BigInt(object.approximateKeys)
+        : isSet(object.approximate_keys)
+        ? BigInt(object.approximate_keys)
+        : undefined,
+      bytesWritten: isSet(object.bytesWritten)
+        ? BigInt(object.bytesWritten)
+        : isSet(object.bytes_written)
+        ? BigInt(object.bytes_written)
+        : undefined,
+      keysWritten: isSet(object.keysWritten)
+        ? BigInt(object.keysWritten)
+        : isSet(object.keys_written)
+        ? BigInt(object.keys_written)
+        : undefined,
+      peerStatus: isSet(object.peerStatus)
+        ? RegionPeerStatus.fromJSON(object.peerStatus)
+        : isSet(object.peer_status)
+        ? RegionPeerStatus.fromJSON(object.peer_status)
+        : undefined,
+    };
   },
 
   toJSON(message: RegionHeartbeatRequest): unknown {
     const obj: any = {};
     if (message.region !== undefined) {
       obj.region = RegionMeta.toJSON(message.region);
+    }
+    if (message.leaderPeerId !== undefined) {
+      obj.leaderPeerId = message.leaderPeerId.toString();
+    }
+    if (message.approximateSize !== undefined) {
+      obj.approximateSize = message.approximateSize.toString();
+    }
+    if (message.approximateKeys !== undefined) {
+      obj.approximateKeys = message.approximateKeys.toString();
+    }
+    if (message.bytesWritten !== undefined) {
+      obj.bytesWritten = message.bytesWritten.toString();
+    }
+    if (message.keysWritten !== undefined) {
+      obj.keysWritten = message.keysWritten.toString();
+    }
+    if (message.peerStatus !== undefined) {
+      obj.peerStatus = RegionPeerStatus.toJSON(message.peerStatus);
     }
     return obj;
   },
@@ -709,6 +1442,260 @@ export const RegionHeartbeatRequest: MessageFns<RegionHeartbeatRequest> = {
     message.region = (object.region !== undefined && object.region !== null)
       ? RegionMeta.fromPartial(object.region)
       : undefined;
+    message.leaderPeerId = (object.leaderPeerId !== undefined && object.leaderPeerId !== null)
+      ? BigInt(object.leaderPeerId)
+      : undefined;
+    message.approximateSize = (object.approximateSize !== undefined && object.approximateSize !== null)
+      ? BigInt(object.approximateSize)
+      : undefined;
+    message.approximateKeys = (object.approximateKeys !== undefined && object.approximateKeys !== null)
+      ? BigInt(object.approximateKeys)
+      : undefined;
+    message.bytesWritten = (object.bytesWritten !== undefined && object.bytesWritten !== null)
+      ? BigInt(object.bytesWritten)
+      : undefined;
+    message.keysWritten = (object.keysWritten !== undefined && object.keysWritten !== null)
+      ? BigInt(object.keysWritten)
+      : undefined;
+    message.peerStatus = (object.peerStatus !== undefined && object.peerStatus !== null)
+      ? RegionPeerStatus.fromPartial(object.peerStatus)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseRegionPeerStatus(): RegionPeerStatus {
+  return { downPeers: [], pendingPeers: [], learnerPeerIds: [] };
+}
+
+export const RegionPeerStatus: MessageFns<RegionPeerStatus> = {
+  encode(message: RegionPeerStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.downPeers) {
+      DownPeer.encode(v!, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.pendingPeers) {
+      RegionPeer.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.learnerPeerIds.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.learnerPeerIds) {
+        if (BigInt.asUintN(64, v) !== v) {
+          throw new globalThis.Error("a value provided in array field learnerPeerIds of type uint64 is too large");
+        }
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: RegionPeerStatus): RegionPeerStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseRegionPeerStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.downPeers.push(DownPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pendingPeers.push(RegionPeer.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag === 24) {
+              message.learnerPeerIds.push(reader.uint64() as bigint);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.learnerPeerIds.push(reader.uint64() as bigint);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegionPeerStatus {
+    return {
+      downPeers: globalThis.Array.isArray(object?.downPeers)
+        ? object.downPeers.map((e: any) => DownPeer.fromJSON(e))
+        : globalThis.Array.isArray(object?.down_peers)
+        ? object.down_peers.map((e: any) => DownPeer.fromJSON(e))
+        : [],
+      pendingPeers: globalThis.Array.isArray(object?.pendingPeers)
+        ? object.pendingPeers.map((e: any) => RegionPeer.fromJSON(e))
+        : globalThis.Array.isArray(object?.pending_peers)
+        ? object.pending_peers.map((e: any) => RegionPeer.fromJSON(e))
+        : [],
+      learnerPeerIds: globalThis.Array.isArray(object?.learnerPeerIds)
+        ? object.learnerPeerIds.map((e: any) => BigInt(e))
+        : globalThis.Array.isArray(object?.learner_peer_ids)
+        ? object.learner_peer_ids.map((e: any) => BigInt(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RegionPeerStatus): unknown {
+    const obj: any = {};
+    if (message.downPeers?.length) {
+      obj.downPeers = message.downPeers.map((e) => DownPeer.toJSON(e));
+    }
+    if (message.pendingPeers?.length) {
+      obj.pendingPeers = message.pendingPeers.map((e) => RegionPeer.toJSON(e));
+    }
+    if (message.learnerPeerIds?.length) {
+      obj.learnerPeerIds = message.learnerPeerIds.map((e) => e.toString());
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegionPeerStatus>): RegionPeerStatus {
+    return RegionPeerStatus.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegionPeerStatus>): RegionPeerStatus {
+    const message = createBaseRegionPeerStatus();
+    message.downPeers = object.downPeers?.map((e) => DownPeer.fromPartial(e)) || [];
+    message.pendingPeers = object.pendingPeers?.map((e) => RegionPeer.fromPartial(e)) || [];
+    message.learnerPeerIds = object.learnerPeerIds?.map((e) => BigInt(e)) || [];
+    return message;
+  },
+};
+
+function createBaseDownPeer(): DownPeer {
+  return { peer: undefined, downSeconds: 0n };
+}
+
+export const DownPeer: MessageFns<DownPeer> = {
+  encode(message: DownPeer, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.peer !== undefined) {
+      RegionPeer.encode(message.peer, writer.uint32(10).fork()).join();
+    }
+    if (message.downSeconds !== 0n) {
+      if (BigInt.asUintN(64, message.downSeconds) !== message.downSeconds) {
+        throw new globalThis.Error("value provided for field message.downSeconds of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.downSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: DownPeer): DownPeer {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseDownPeer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.peer = RegionPeer.decode(reader, reader.uint32(), message.peer);
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.downSeconds = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DownPeer {
+    return {
+      peer: isSet(object.peer) ? RegionPeer.fromJSON(object.peer) : undefined,
+      downSeconds: isSet(object.downSeconds)
+        ? BigInt(object.downSeconds)
+        : isSet(object.down_seconds)
+        ? BigInt(object.down_seconds)
+        : 0n,
+    };
+  },
+
+  toJSON(message: DownPeer): unknown {
+    const obj: any = {};
+    if (message.peer !== undefined) {
+      obj.peer = RegionPeer.toJSON(message.peer);
+    }
+    if (message.downSeconds !== 0n) {
+      obj.downSeconds = message.downSeconds.toString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DownPeer>): DownPeer {
+    return DownPeer.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DownPeer>): DownPeer {
+    const message = createBaseDownPeer();
+    message.peer = (object.peer !== undefined && object.peer !== null)
+      ? RegionPeer.fromPartial(object.peer)
+      : undefined;
+    message.downSeconds = (object.downSeconds !== undefined && object.downSeconds !== null)
+      ? BigInt(object.downSeconds)
+      : 0n;
     return message;
   },
 };
@@ -2432,6 +3419,1594 @@ export const GetRegionByIdResponse: MessageFns<GetRegionByIdResponse> = {
   },
 };
 
+function createBaseOperatorInfo(): OperatorInfo {
+  return {
+    id: 0n,
+    regionId: 0n,
+    kind: "",
+    priority: "",
+    state: 0,
+    steps: [],
+    currentStep: 0,
+    regionEpoch: undefined,
+    createdAtMs: 0n,
+    ageMs: 0n,
+    reason: "",
+  };
+}
+
+export const OperatorInfo: MessageFns<OperatorInfo> = {
+  encode(message: OperatorInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.regionId !== 0n) {
+      if (BigInt.asUintN(64, message.regionId) !== message.regionId) {
+        throw new globalThis.Error("value provided for field message.regionId of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.regionId);
+    }
+    if (message.kind !== "") {
+      writer.uint32(26).string(message.kind);
+    }
+    if (message.priority !== "") {
+      writer.uint32(34).string(message.priority);
+    }
+    if (message.state !== 0) {
+      writer.uint32(40).int32(message.state);
+    }
+    for (const v of message.steps) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.currentStep !== 0) {
+      writer.uint32(56).uint32(message.currentStep);
+    }
+    if (message.regionEpoch !== undefined) {
+      RegionEpoch.encode(message.regionEpoch, writer.uint32(66).fork()).join();
+    }
+    if (message.createdAtMs !== 0n) {
+      if (BigInt.asUintN(64, message.createdAtMs) !== message.createdAtMs) {
+        throw new globalThis.Error("value provided for field message.createdAtMs of type uint64 too large");
+      }
+      writer.uint32(72).uint64(message.createdAtMs);
+    }
+    if (message.ageMs !== 0n) {
+      if (BigInt.asUintN(64, message.ageMs) !== message.ageMs) {
+        throw new globalThis.Error("value provided for field message.ageMs of type uint64 too large");
+      }
+      writer.uint32(80).uint64(message.ageMs);
+    }
+    if (message.reason !== "") {
+      writer.uint32(90).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: OperatorInfo): OperatorInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseOperatorInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.regionId = reader.uint64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.priority = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.steps.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.currentStep = reader.uint32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.regionEpoch = RegionEpoch.decode(reader, reader.uint32(), message.regionEpoch);
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.createdAtMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.ageMs = reader.uint64() as bigint;
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): OperatorInfo {
+    return {
+      id: isSet(object.id) ? BigInt(object.id) : 0n,
+      regionId: isSet(object.regionId)
+        ? BigInt(object.regionId)
+        : isSet(object.region_id)
+        ? BigInt(object.region_id)
+        : 0n,
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      priority: isSet(object.priority) ? globalThis.String(object.priority) : "",
+      state: isSet(object.state) ? operatorStateFromJSON(object.state) : 0,
+      steps: globalThis.Array.isArray(object?.steps) ? object.steps.map((e: any) => globalThis.String(e)) : [],
+      currentStep: isSet(object.currentStep)
+        ? globalThis.Number(object.currentStep)
+        : isSet(object.current_step)
+        ? globalThis.Number(object.current_step)
+        : 0,
+      regionEpoch: isSet(object.regionEpoch)
+        ? RegionEpoch.fromJSON(object.regionEpoch)
+        : isSet(object.region_epoch)
+        ? RegionEpoch.fromJSON(object.region_epoch)
+        : undefined,
+      createdAtMs: isSet(object.createdAtMs)
+        ? BigInt(object.createdAtMs)
+        : isSet(object.created_at_ms)
+        ? BigInt(object.created_at_ms)
+        : 0n,
+      ageMs: isSet(object.ageMs) ? BigInt(object.ageMs) : isSet(object.age_ms) ? BigInt(object.age_ms) : 0n,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: OperatorInfo): unknown {
+    const obj: any = {};
+    if (message.id !== 0n) {
+      obj.id = message.id.toString();
+    }
+    if (message.regionId !== 0n) {
+      obj.regionId = message.regionId.toString();
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.priority !== "") {
+      obj.priority = message.priority;
+    }
+    if (message.state !== 0) {
+      obj.state = operatorStateToJSON(message.state);
+    }
+    if (message.steps?.length) {
+      obj.steps = message.steps;
+    }
+    if (message.currentStep !== 0) {
+      obj.currentStep = Math.round(message.currentStep);
+    }
+    if (message.regionEpoch !== undefined) {
+      obj.regionEpoch = RegionEpoch.toJSON(message.regionEpoch);
+    }
+    if (message.createdAtMs !== 0n) {
+      obj.createdAtMs = message.createdAtMs.toString();
+    }
+    if (message.ageMs !== 0n) {
+      obj.ageMs = message.ageMs.toString();
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<OperatorInfo>): OperatorInfo {
+    return OperatorInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<OperatorInfo>): OperatorInfo {
+    const message = createBaseOperatorInfo();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.regionId = (object.regionId !== undefined && object.regionId !== null) ? BigInt(object.regionId) : 0n;
+    message.kind = object.kind ?? "";
+    message.priority = object.priority ?? "";
+    message.state = object.state ?? 0;
+    message.steps = object.steps?.map((e) => e) || [];
+    message.currentStep = object.currentStep ?? 0;
+    message.regionEpoch = (object.regionEpoch !== undefined && object.regionEpoch !== null)
+      ? RegionEpoch.fromPartial(object.regionEpoch)
+      : undefined;
+    message.createdAtMs = (object.createdAtMs !== undefined && object.createdAtMs !== null)
+      ? BigInt(object.createdAtMs)
+      : 0n;
+    message.ageMs = (object.ageMs !== undefined && object.ageMs !== null) ? BigInt(object.ageMs) : 0n;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseListOperatorsRequest(): ListOperatorsRequest {
+  return { history: false };
+}
+
+export const ListOperatorsRequest: MessageFns<ListOperatorsRequest> = {
+  encode(message: ListOperatorsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.history !== false) {
+      writer.uint32(8).bool(message.history);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListOperatorsRequest): ListOperatorsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseListOperatorsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.history = reader.bool();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOperatorsRequest {
+    return { history: isSet(object.history) ? globalThis.Boolean(object.history) : false };
+  },
+
+  toJSON(message: ListOperatorsRequest): unknown {
+    const obj: any = {};
+    if (message.history !== false) {
+      obj.history = message.history;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListOperatorsRequest>): ListOperatorsRequest {
+    return ListOperatorsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListOperatorsRequest>): ListOperatorsRequest {
+    const message = createBaseListOperatorsRequest();
+    message.history = object.history ?? false;
+    return message;
+  },
+};
+
+function createBaseListOperatorsResponse(): ListOperatorsResponse {
+  return { operators: [] };
+}
+
+export const ListOperatorsResponse: MessageFns<ListOperatorsResponse> = {
+  encode(message: ListOperatorsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.operators) {
+      OperatorInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListOperatorsResponse): ListOperatorsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseListOperatorsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.operators.push(OperatorInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListOperatorsResponse {
+    return {
+      operators: globalThis.Array.isArray(object?.operators)
+        ? object.operators.map((e: any) => OperatorInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListOperatorsResponse): unknown {
+    const obj: any = {};
+    if (message.operators?.length) {
+      obj.operators = message.operators.map((e) => OperatorInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListOperatorsResponse>): ListOperatorsResponse {
+    return ListOperatorsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListOperatorsResponse>): ListOperatorsResponse {
+    const message = createBaseListOperatorsResponse();
+    message.operators = object.operators?.map((e) => OperatorInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSchedulerInfo(): SchedulerInfo {
+  return { name: "", paused: false };
+}
+
+export const SchedulerInfo: MessageFns<SchedulerInfo> = {
+  encode(message: SchedulerInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.paused !== false) {
+      writer.uint32(16).bool(message.paused);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SchedulerInfo): SchedulerInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSchedulerInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedulerInfo {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+    };
+  },
+
+  toJSON(message: SchedulerInfo): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedulerInfo>): SchedulerInfo {
+    return SchedulerInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedulerInfo>): SchedulerInfo {
+    const message = createBaseSchedulerInfo();
+    message.name = object.name ?? "";
+    message.paused = object.paused ?? false;
+    return message;
+  },
+};
+
+function createBaseListSchedulersRequest(): ListSchedulersRequest {
+  return {};
+}
+
+export const ListSchedulersRequest: MessageFns<ListSchedulersRequest> = {
+  encode(_: ListSchedulersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListSchedulersRequest): ListSchedulersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseListSchedulersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListSchedulersRequest {
+    return {};
+  },
+
+  toJSON(_: ListSchedulersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSchedulersRequest>): ListSchedulersRequest {
+    return ListSchedulersRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListSchedulersRequest>): ListSchedulersRequest {
+    const message = createBaseListSchedulersRequest();
+    return message;
+  },
+};
+
+function createBaseListSchedulersResponse(): ListSchedulersResponse {
+  return { schedulers: [] };
+}
+
+export const ListSchedulersResponse: MessageFns<ListSchedulersResponse> = {
+  encode(message: ListSchedulersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.schedulers) {
+      SchedulerInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: ListSchedulersResponse): ListSchedulersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseListSchedulersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.schedulers.push(SchedulerInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListSchedulersResponse {
+    return {
+      schedulers: globalThis.Array.isArray(object?.schedulers)
+        ? object.schedulers.map((e: any) => SchedulerInfo.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ListSchedulersResponse): unknown {
+    const obj: any = {};
+    if (message.schedulers?.length) {
+      obj.schedulers = message.schedulers.map((e) => SchedulerInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListSchedulersResponse>): ListSchedulersResponse {
+    return ListSchedulersResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListSchedulersResponse>): ListSchedulersResponse {
+    const message = createBaseListSchedulersResponse();
+    message.schedulers = object.schedulers?.map((e) => SchedulerInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetSchedulerPausedRequest(): SetSchedulerPausedRequest {
+  return { name: "", paused: false };
+}
+
+export const SetSchedulerPausedRequest: MessageFns<SetSchedulerPausedRequest> = {
+  encode(message: SetSchedulerPausedRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.paused !== false) {
+      writer.uint32(16).bool(message.paused);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SetSchedulerPausedRequest): SetSchedulerPausedRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSetSchedulerPausedRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSchedulerPausedRequest {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+    };
+  },
+
+  toJSON(message: SetSchedulerPausedRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSchedulerPausedRequest>): SetSchedulerPausedRequest {
+    return SetSchedulerPausedRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSchedulerPausedRequest>): SetSchedulerPausedRequest {
+    const message = createBaseSetSchedulerPausedRequest();
+    message.name = object.name ?? "";
+    message.paused = object.paused ?? false;
+    return message;
+  },
+};
+
+function createBaseSetSchedulerPausedResponse(): SetSchedulerPausedResponse {
+  return { scheduler: undefined };
+}
+
+export const SetSchedulerPausedResponse: MessageFns<SetSchedulerPausedResponse> = {
+  encode(message: SetSchedulerPausedResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.scheduler !== undefined) {
+      SchedulerInfo.encode(message.scheduler, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SetSchedulerPausedResponse): SetSchedulerPausedResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSetSchedulerPausedResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scheduler = SchedulerInfo.decode(reader, reader.uint32(), message.scheduler);
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSchedulerPausedResponse {
+    return { scheduler: isSet(object.scheduler) ? SchedulerInfo.fromJSON(object.scheduler) : undefined };
+  },
+
+  toJSON(message: SetSchedulerPausedResponse): unknown {
+    const obj: any = {};
+    if (message.scheduler !== undefined) {
+      obj.scheduler = SchedulerInfo.toJSON(message.scheduler);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSchedulerPausedResponse>): SetSchedulerPausedResponse {
+    return SetSchedulerPausedResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSchedulerPausedResponse>): SetSchedulerPausedResponse {
+    const message = createBaseSetSchedulerPausedResponse();
+    message.scheduler = (object.scheduler !== undefined && object.scheduler !== null)
+      ? SchedulerInfo.fromPartial(object.scheduler)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStoreLimit(): StoreLimit {
+  return { addPeerPerMin: 0, removePeerPerMin: 0 };
+}
+
+export const StoreLimit: MessageFns<StoreLimit> = {
+  encode(message: StoreLimit, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.addPeerPerMin !== 0) {
+      writer.uint32(9).double(message.addPeerPerMin);
+    }
+    if (message.removePeerPerMin !== 0) {
+      writer.uint32(17).double(message.removePeerPerMin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreLimit): StoreLimit {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseStoreLimit();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 9) {
+              break;
+            }
+
+            message.addPeerPerMin = reader.double();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.removePeerPerMin = reader.double();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreLimit {
+    return {
+      addPeerPerMin: isSet(object.addPeerPerMin)
+        ? globalThis.Number(object.addPeerPerMin)
+        : isSet(object.add_peer_per_min)
+        ? globalThis.Number(object.add_peer_per_min)
+        : 0,
+      removePeerPerMin: isSet(object.removePeerPerMin)
+        ? globalThis.Number(object.removePeerPerMin)
+        : isSet(object.remove_peer_per_min)
+        ? globalThis.Number(object.remove_peer_per_min)
+        : 0,
+    };
+  },
+
+  toJSON(message: StoreLimit): unknown {
+    const obj: any = {};
+    if (message.addPeerPerMin !== 0) {
+      obj.addPeerPerMin = floatToJson(message.addPeerPerMin);
+    }
+    if (message.removePeerPerMin !== 0) {
+      obj.removePeerPerMin = floatToJson(message.removePeerPerMin);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoreLimit>): StoreLimit {
+    return StoreLimit.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoreLimit>): StoreLimit {
+    const message = createBaseStoreLimit();
+    message.addPeerPerMin = object.addPeerPerMin ?? 0;
+    message.removePeerPerMin = object.removePeerPerMin ?? 0;
+    return message;
+  },
+};
+
+function createBaseStoreLimitOverride(): StoreLimitOverride {
+  return { storeId: 0n, limit: undefined };
+}
+
+export const StoreLimitOverride: MessageFns<StoreLimitOverride> = {
+  encode(message: StoreLimitOverride, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storeId !== 0n) {
+      if (BigInt.asUintN(64, message.storeId) !== message.storeId) {
+        throw new globalThis.Error("value provided for field message.storeId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.storeId);
+    }
+    if (message.limit !== undefined) {
+      StoreLimit.encode(message.limit, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreLimitOverride): StoreLimitOverride {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseStoreLimitOverride();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.storeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.limit = StoreLimit.decode(reader, reader.uint32(), message.limit);
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreLimitOverride {
+    return {
+      storeId: isSet(object.storeId) ? BigInt(object.storeId) : isSet(object.store_id) ? BigInt(object.store_id) : 0n,
+      limit: isSet(object.limit) ? StoreLimit.fromJSON(object.limit) : undefined,
+    };
+  },
+
+  toJSON(message: StoreLimitOverride): unknown {
+    const obj: any = {};
+    if (message.storeId !== 0n) {
+      obj.storeId = message.storeId.toString();
+    }
+    if (message.limit !== undefined) {
+      obj.limit = StoreLimit.toJSON(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoreLimitOverride>): StoreLimitOverride {
+    return StoreLimitOverride.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoreLimitOverride>): StoreLimitOverride {
+    const message = createBaseStoreLimitOverride();
+    message.storeId = (object.storeId !== undefined && object.storeId !== null) ? BigInt(object.storeId) : 0n;
+    message.limit = (object.limit !== undefined && object.limit !== null)
+      ? StoreLimit.fromPartial(object.limit)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSchedulingConfig(): SchedulingConfig {
+  return { maxReplicas: 0, defaultStoreLimit: undefined, storeLimits: [], pausedSchedulers: [] };
+}
+
+export const SchedulingConfig: MessageFns<SchedulingConfig> = {
+  encode(message: SchedulingConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxReplicas !== 0) {
+      writer.uint32(8).uint32(message.maxReplicas);
+    }
+    if (message.defaultStoreLimit !== undefined) {
+      StoreLimit.encode(message.defaultStoreLimit, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.storeLimits) {
+      StoreLimitOverride.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.pausedSchedulers) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SchedulingConfig): SchedulingConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSchedulingConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxReplicas = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.defaultStoreLimit = StoreLimit.decode(reader, reader.uint32(), message.defaultStoreLimit);
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.storeLimits.push(StoreLimitOverride.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.pausedSchedulers.push(reader.string());
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SchedulingConfig {
+    return {
+      maxReplicas: isSet(object.maxReplicas)
+        ? globalThis.Number(object.maxReplicas)
+        : isSet(object.max_replicas)
+        ? globalThis.Number(object.max_replicas)
+        : 0,
+      defaultStoreLimit: isSet(object.defaultStoreLimit)
+        ? StoreLimit.fromJSON(object.defaultStoreLimit)
+        : isSet(object.default_store_limit)
+        ? StoreLimit.fromJSON(object.default_store_limit)
+        : undefined,
+      storeLimits: globalThis.Array.isArray(object?.storeLimits)
+        ? object.storeLimits.map((e: any) => StoreLimitOverride.fromJSON(e))
+        : globalThis.Array.isArray(object?.store_limits)
+        ? object.store_limits.map((e: any) => StoreLimitOverride.fromJSON(e))
+        : [],
+      pausedSchedulers: globalThis.Array.isArray(object?.pausedSchedulers)
+        ? object.pausedSchedulers.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.paused_schedulers)
+        ? object.paused_schedulers.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SchedulingConfig): unknown {
+    const obj: any = {};
+    if (message.maxReplicas !== 0) {
+      obj.maxReplicas = Math.round(message.maxReplicas);
+    }
+    if (message.defaultStoreLimit !== undefined) {
+      obj.defaultStoreLimit = StoreLimit.toJSON(message.defaultStoreLimit);
+    }
+    if (message.storeLimits?.length) {
+      obj.storeLimits = message.storeLimits.map((e) => StoreLimitOverride.toJSON(e));
+    }
+    if (message.pausedSchedulers?.length) {
+      obj.pausedSchedulers = message.pausedSchedulers;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SchedulingConfig>): SchedulingConfig {
+    return SchedulingConfig.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SchedulingConfig>): SchedulingConfig {
+    const message = createBaseSchedulingConfig();
+    message.maxReplicas = object.maxReplicas ?? 0;
+    message.defaultStoreLimit = (object.defaultStoreLimit !== undefined && object.defaultStoreLimit !== null)
+      ? StoreLimit.fromPartial(object.defaultStoreLimit)
+      : undefined;
+    message.storeLimits = object.storeLimits?.map((e) => StoreLimitOverride.fromPartial(e)) || [];
+    message.pausedSchedulers = object.pausedSchedulers?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetSchedulingConfigRequest(): GetSchedulingConfigRequest {
+  return {};
+}
+
+export const GetSchedulingConfigRequest: MessageFns<GetSchedulingConfigRequest> = {
+  encode(_: GetSchedulingConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetSchedulingConfigRequest): GetSchedulingConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseGetSchedulingConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): GetSchedulingConfigRequest {
+    return {};
+  },
+
+  toJSON(_: GetSchedulingConfigRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSchedulingConfigRequest>): GetSchedulingConfigRequest {
+    return GetSchedulingConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<GetSchedulingConfigRequest>): GetSchedulingConfigRequest {
+    const message = createBaseGetSchedulingConfigRequest();
+    return message;
+  },
+};
+
+function createBaseGetSchedulingConfigResponse(): GetSchedulingConfigResponse {
+  return { config: undefined };
+}
+
+export const GetSchedulingConfigResponse: MessageFns<GetSchedulingConfigResponse> = {
+  encode(message: GetSchedulingConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.config !== undefined) {
+      SchedulingConfig.encode(message.config, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: GetSchedulingConfigResponse): GetSchedulingConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseGetSchedulingConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.config = SchedulingConfig.decode(reader, reader.uint32(), message.config);
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetSchedulingConfigResponse {
+    return { config: isSet(object.config) ? SchedulingConfig.fromJSON(object.config) : undefined };
+  },
+
+  toJSON(message: GetSchedulingConfigResponse): unknown {
+    const obj: any = {};
+    if (message.config !== undefined) {
+      obj.config = SchedulingConfig.toJSON(message.config);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetSchedulingConfigResponse>): GetSchedulingConfigResponse {
+    return GetSchedulingConfigResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetSchedulingConfigResponse>): GetSchedulingConfigResponse {
+    const message = createBaseGetSchedulingConfigResponse();
+    message.config = (object.config !== undefined && object.config !== null)
+      ? SchedulingConfig.fromPartial(object.config)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseStoreLimitPatch(): StoreLimitPatch {
+  return { storeId: 0n, addPeerPerMin: undefined, removePeerPerMin: undefined };
+}
+
+export const StoreLimitPatch: MessageFns<StoreLimitPatch> = {
+  encode(message: StoreLimitPatch, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.storeId !== 0n) {
+      if (BigInt.asUintN(64, message.storeId) !== message.storeId) {
+        throw new globalThis.Error("value provided for field message.storeId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.storeId);
+    }
+    if (message.addPeerPerMin !== undefined) {
+      writer.uint32(17).double(message.addPeerPerMin);
+    }
+    if (message.removePeerPerMin !== undefined) {
+      writer.uint32(25).double(message.removePeerPerMin);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: StoreLimitPatch): StoreLimitPatch {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseStoreLimitPatch();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.storeId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.addPeerPerMin = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.removePeerPerMin = reader.double();
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StoreLimitPatch {
+    return {
+      storeId: isSet(object.storeId) ? BigInt(object.storeId) : isSet(object.store_id) ? BigInt(object.store_id) : 0n,
+      addPeerPerMin: isSet(object.addPeerPerMin)
+        ? globalThis.Number(object.addPeerPerMin)
+        : isSet(object.add_peer_per_min)
+        ? globalThis.Number(object.add_peer_per_min)
+        : undefined,
+      removePeerPerMin: isSet(object.removePeerPerMin)
+        ? globalThis.Number(object.removePeerPerMin)
+        : isSet(object.remove_peer_per_min)
+        ? globalThis.Number(object.remove_peer_per_min)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StoreLimitPatch): unknown {
+    const obj: any = {};
+    if (message.storeId !== 0n) {
+      obj.storeId = message.storeId.toString();
+    }
+    if (message.addPeerPerMin !== undefined) {
+      obj.addPeerPerMin = floatToJson(message.addPeerPerMin);
+    }
+    if (message.removePeerPerMin !== undefined) {
+      obj.removePeerPerMin = floatToJson(message.removePeerPerMin);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StoreLimitPatch>): StoreLimitPatch {
+    return StoreLimitPatch.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StoreLimitPatch>): StoreLimitPatch {
+    const message = createBaseStoreLimitPatch();
+    message.storeId = (object.storeId !== undefined && object.storeId !== null) ? BigInt(object.storeId) : 0n;
+    message.addPeerPerMin = object.addPeerPerMin ?? undefined;
+    message.removePeerPerMin = object.removePeerPerMin ?? undefined;
+    return message;
+  },
+};
+
+function createBaseSetSchedulingConfigRequest(): SetSchedulingConfigRequest {
+  return { maxReplicas: undefined, defaultStoreLimit: undefined, storeLimits: [] };
+}
+
+export const SetSchedulingConfigRequest: MessageFns<SetSchedulingConfigRequest> = {
+  encode(message: SetSchedulingConfigRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxReplicas !== undefined) {
+      writer.uint32(8).uint32(message.maxReplicas);
+    }
+    if (message.defaultStoreLimit !== undefined) {
+      StoreLimit.encode(message.defaultStoreLimit, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.storeLimits) {
+      StoreLimitPatch.encode(v!, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SetSchedulingConfigRequest): SetSchedulingConfigRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSetSchedulingConfigRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxReplicas = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.defaultStoreLimit = StoreLimit.decode(reader, reader.uint32(), message.defaultStoreLimit);
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.storeLimits.push(StoreLimitPatch.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSchedulingConfigRequest {
+    return {
+      maxReplicas: isSet(object.maxReplicas)
+        ? globalThis.Number(object.maxReplicas)
+        : isSet(object.max_replicas)
+        ? globalThis.Number(object.max_replicas)
+        : undefined,
+      defaultStoreLimit: isSet(object.defaultStoreLimit)
+        ? StoreLimit.fromJSON(object.defaultStoreLimit)
+        : isSet(object.default_store_limit)
+        ? StoreLimit.fromJSON(object.default_store_limit)
+        : undefined,
+      storeLimits: globalThis.Array.isArray(object?.storeLimits)
+        ? object.storeLimits.map((e: any) => StoreLimitPatch.fromJSON(e))
+        : globalThis.Array.isArray(object?.store_limits)
+        ? object.store_limits.map((e: any) => StoreLimitPatch.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: SetSchedulingConfigRequest): unknown {
+    const obj: any = {};
+    if (message.maxReplicas !== undefined) {
+      obj.maxReplicas = Math.round(message.maxReplicas);
+    }
+    if (message.defaultStoreLimit !== undefined) {
+      obj.defaultStoreLimit = StoreLimit.toJSON(message.defaultStoreLimit);
+    }
+    if (message.storeLimits?.length) {
+      obj.storeLimits = message.storeLimits.map((e) => StoreLimitPatch.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSchedulingConfigRequest>): SetSchedulingConfigRequest {
+    return SetSchedulingConfigRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSchedulingConfigRequest>): SetSchedulingConfigRequest {
+    const message = createBaseSetSchedulingConfigRequest();
+    message.maxReplicas = object.maxReplicas ?? undefined;
+    message.defaultStoreLimit = (object.defaultStoreLimit !== undefined && object.defaultStoreLimit !== null)
+      ? StoreLimit.fromPartial(object.defaultStoreLimit)
+      : undefined;
+    message.storeLimits = object.storeLimits?.map((e) => StoreLimitPatch.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseSetSchedulingConfigResponse(): SetSchedulingConfigResponse {
+  return { config: undefined };
+}
+
+export const SetSchedulingConfigResponse: MessageFns<SetSchedulingConfigResponse> = {
+  encode(message: SetSchedulingConfigResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.config !== undefined) {
+      SchedulingConfig.encode(message.config, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number, into?: SetSchedulingConfigResponse): SetSchedulingConfigResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = into ?? createBaseSetSchedulingConfigResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.config = SchedulingConfig.decode(reader, reader.uint32(), message.config);
+            continue;
+          }
+        }
+        if (tag >>> 3 === 0 || (tag & 7) === 4) {
+          throw new globalThis.Error(
+            tag >>> 3 === 0 ? "invalid wire-format data: field number 0" : "invalid wire-format data: unexpected end-group tag",
+          );
+        }
+        reader.skip(tag & 7, tag >>> 3);
+      }
+      if (reader.pos !== end) {
+        throw new globalThis.Error("invalid wire-format data: a field runs past the end of its message");
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetSchedulingConfigResponse {
+    return { config: isSet(object.config) ? SchedulingConfig.fromJSON(object.config) : undefined };
+  },
+
+  toJSON(message: SetSchedulingConfigResponse): unknown {
+    const obj: any = {};
+    if (message.config !== undefined) {
+      obj.config = SchedulingConfig.toJSON(message.config);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SetSchedulingConfigResponse>): SetSchedulingConfigResponse {
+    return SetSchedulingConfigResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SetSchedulingConfigResponse>): SetSchedulingConfigResponse {
+    const message = createBaseSetSchedulingConfigResponse();
+    message.config = (object.config !== undefined && object.config !== null)
+      ? SchedulingConfig.fromPartial(object.config)
+      : undefined;
+    return message;
+  },
+};
+
 export type PDService = typeof PDService;
 export const PDService = {
   storeHeartbeat: {
@@ -2740,12 +5315,195 @@ export const PDClient = makeGenericClientConstructor(PDService, "pb.PD") as unkn
   serviceName: string;
 };
 
+/**
+ * Scheduling inspection and control (pd-cli operators / scheduler / config),
+ * served beside service PD on the same port, by the leader only (followers
+ * answer NOT_LEADER with the leader's address, as PD does). A service of its
+ * own rather than RPCs appended to PD: service PD stays exactly NoKV's (the
+ * stores' and gateways' contract, which this file only ever appends fields
+ * to), so code generated from it for NoKV's Go side gains no method to
+ * implement, and the administrative write RPCs are one service that a
+ * deployment can authorize, proxy or leave out as a unit. pd-client calls
+ * both services on one connection. The write RPCs change what the leader
+ * schedules and persist it, so it survives a restart and a leader change;
+ * they are subject to the same TLS and client-certificate rules as every
+ * other RPC, and are never offered on the read-only status port.
+ */
+export type PDSchedulingService = typeof PDSchedulingService;
+export const PDSchedulingService = {
+  /** Operators in flight (oldest first), or with `history` the ones that ended. */
+  listOperators: {
+    path: "/pb.PDScheduling/ListOperators" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListOperatorsRequest): Buffer => Buffer.from(ListOperatorsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListOperatorsRequest => ListOperatorsRequest.decode(value),
+    responseSerialize: (value: ListOperatorsResponse): Buffer =>
+      Buffer.from(ListOperatorsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListOperatorsResponse => ListOperatorsResponse.decode(value),
+  },
+  /** The schedulers and checkers, and whether each is paused. */
+  listSchedulers: {
+    path: "/pb.PDScheduling/ListSchedulers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListSchedulersRequest): Buffer =>
+      Buffer.from(ListSchedulersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListSchedulersRequest => ListSchedulersRequest.decode(value),
+    responseSerialize: (value: ListSchedulersResponse): Buffer =>
+      Buffer.from(ListSchedulersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListSchedulersResponse => ListSchedulersResponse.decode(value),
+  },
+  /** Pauses or resumes one scheduler or checker by name. */
+  setSchedulerPaused: {
+    path: "/pb.PDScheduling/SetSchedulerPaused" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSchedulerPausedRequest): Buffer =>
+      Buffer.from(SetSchedulerPausedRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSchedulerPausedRequest => SetSchedulerPausedRequest.decode(value),
+    responseSerialize: (value: SetSchedulerPausedResponse): Buffer =>
+      Buffer.from(SetSchedulerPausedResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetSchedulerPausedResponse => SetSchedulerPausedResponse.decode(value),
+  },
+  /** The scheduling configuration (max-replicas, store limits, paused schedulers). */
+  getSchedulingConfig: {
+    path: "/pb.PDScheduling/GetSchedulingConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetSchedulingConfigRequest): Buffer =>
+      Buffer.from(GetSchedulingConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetSchedulingConfigRequest => GetSchedulingConfigRequest.decode(value),
+    responseSerialize: (value: GetSchedulingConfigResponse): Buffer =>
+      Buffer.from(GetSchedulingConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetSchedulingConfigResponse => GetSchedulingConfigResponse.decode(value),
+  },
+  /** Changes the fields that are set; answers the configuration now in force. */
+  setSchedulingConfig: {
+    path: "/pb.PDScheduling/SetSchedulingConfig" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetSchedulingConfigRequest): Buffer =>
+      Buffer.from(SetSchedulingConfigRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetSchedulingConfigRequest => SetSchedulingConfigRequest.decode(value),
+    responseSerialize: (value: SetSchedulingConfigResponse): Buffer =>
+      Buffer.from(SetSchedulingConfigResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetSchedulingConfigResponse => SetSchedulingConfigResponse.decode(value),
+  },
+} as const;
+
+export interface PDSchedulingServer extends UntypedServiceImplementation {
+  /** Operators in flight (oldest first), or with `history` the ones that ended. */
+  listOperators: handleUnaryCall<ListOperatorsRequest, ListOperatorsResponse>;
+  /** The schedulers and checkers, and whether each is paused. */
+  listSchedulers: handleUnaryCall<ListSchedulersRequest, ListSchedulersResponse>;
+  /** Pauses or resumes one scheduler or checker by name. */
+  setSchedulerPaused: handleUnaryCall<SetSchedulerPausedRequest, SetSchedulerPausedResponse>;
+  /** The scheduling configuration (max-replicas, store limits, paused schedulers). */
+  getSchedulingConfig: handleUnaryCall<GetSchedulingConfigRequest, GetSchedulingConfigResponse>;
+  /** Changes the fields that are set; answers the configuration now in force. */
+  setSchedulingConfig: handleUnaryCall<SetSchedulingConfigRequest, SetSchedulingConfigResponse>;
+}
+
+export interface PDSchedulingClient extends Client {
+  /** Operators in flight (oldest first), or with `history` the ones that ended. */
+  listOperators(
+    request: ListOperatorsRequest,
+    callback: (error: ServiceError | null, response: ListOperatorsResponse) => void,
+  ): ClientUnaryCall;
+  listOperators(
+    request: ListOperatorsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListOperatorsResponse) => void,
+  ): ClientUnaryCall;
+  listOperators(
+    request: ListOperatorsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListOperatorsResponse) => void,
+  ): ClientUnaryCall;
+  /** The schedulers and checkers, and whether each is paused. */
+  listSchedulers(
+    request: ListSchedulersRequest,
+    callback: (error: ServiceError | null, response: ListSchedulersResponse) => void,
+  ): ClientUnaryCall;
+  listSchedulers(
+    request: ListSchedulersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListSchedulersResponse) => void,
+  ): ClientUnaryCall;
+  listSchedulers(
+    request: ListSchedulersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListSchedulersResponse) => void,
+  ): ClientUnaryCall;
+  /** Pauses or resumes one scheduler or checker by name. */
+  setSchedulerPaused(
+    request: SetSchedulerPausedRequest,
+    callback: (error: ServiceError | null, response: SetSchedulerPausedResponse) => void,
+  ): ClientUnaryCall;
+  setSchedulerPaused(
+    request: SetSchedulerPausedRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetSchedulerPausedResponse) => void,
+  ): ClientUnaryCall;
+  setSchedulerPaused(
+    request: SetSchedulerPausedRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetSchedulerPausedResponse) => void,
+  ): ClientUnaryCall;
+  /** The scheduling configuration (max-replicas, store limits, paused schedulers). */
+  getSchedulingConfig(
+    request: GetSchedulingConfigRequest,
+    callback: (error: ServiceError | null, response: GetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+  getSchedulingConfig(
+    request: GetSchedulingConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+  getSchedulingConfig(
+    request: GetSchedulingConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+  /** Changes the fields that are set; answers the configuration now in force. */
+  setSchedulingConfig(
+    request: SetSchedulingConfigRequest,
+    callback: (error: ServiceError | null, response: SetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+  setSchedulingConfig(
+    request: SetSchedulingConfigRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+  setSchedulingConfig(
+    request: SetSchedulingConfigRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetSchedulingConfigResponse) => void,
+  ): ClientUnaryCall;
+}
+
+export const PDSchedulingClient = makeGenericClientConstructor(PDSchedulingService, "pb.PDScheduling") as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): PDSchedulingClient;
+  service: typeof PDSchedulingService;
+  serviceName: string;
+};
+
 function bytesFromBase64(b64: string): Uint8Array {
   return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
 }
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | bigint | undefined;

@@ -6,7 +6,7 @@ import { type PdProcess, useTestScope } from "@nokv/e2e/harness";
 import { waitUntil } from "@nokv/testkit";
 import type { PdClient } from "@nokv/pd-client";
 import { type Leadership, PdError } from "@nokv/pd-core";
-import type { TikvRegionPageJson, TikvStoreJson } from "@nokv/pd-model";
+import type { TikvOperatorJson, TikvRegionPageJson, TikvStoreJson } from "@nokv/pd-model";
 import { createPdServer } from "@nokv/pd-server";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -194,6 +194,43 @@ describe.skipIf(!hasChromium() && process.env.CI !== "true")("the status page in
     expect(w.requests.length).toBeGreaterThan(5);
     expect(w.requests.filter((r) => r.method !== "GET" || !r.url.startsWith(`${base}/`))).toEqual([]);
   }, 40_000);
+
+  it("shows the scheduler's operators as the API lists them: a leader transfer in flight, then ended with its outcome", async () => {
+    const { base, client } = await startPd();
+    await client.regionHeartbeat(region(20n, "", "m", [1n, 2n]));
+    await client.regionHeartbeat(region(21n, "m", "", [1n, 2n]));
+    await storeHeartbeat(client, 2n, 2n, 0n);
+    await storeHeartbeat(client, 1n, 2n, 2n); // two leaders against none: PD plans one transfer from store 1 to 2
+    const inFlight = await api<TikvOperatorJson[]>(base, "operators?object=1");
+    expect(inFlight).toHaveLength(1);
+    const regionId = inFlight[0]!.region_id;
+
+    const w = await openPage(base);
+    const { page } = w;
+    const rows = (testid: string) =>
+      page.getByTestId(testid).locator("tbody tr").evaluateAll((trs) =>
+        trs.map((tr) => ({
+          region: tr.getAttribute("data-region-id"),
+          cells: [...tr.querySelectorAll("td")].map((td) => td.textContent ?? ""),
+        })),
+      );
+    await waitUntil("the operator in flight on the page", async () => (await rows("ops-in-flight").catch(() => [])).length === 1);
+    const [row] = await rows("ops-in-flight");
+    expect(row!.region).toBe(regionId);
+    expect(row!.cells.slice(1, 4)).toEqual(["balance-leader", "transfer leader from store 1 to store 2", "running"]);
+    expect(await page.getByTestId("operators-in-flight").textContent()).toBe("1 in flight");
+
+    // Store 1 reports one leader fewer: the transfer took effect, and the page moves it to the recent ones.
+    await storeHeartbeat(client, 1n, 2n, 1n);
+    await waitUntil("the ended operator on the page", async () => (await rows("ops-recent").catch(() => [])).length === 1);
+    const [ended] = await rows("ops-recent");
+    expect(ended!.region).toBe(regionId);
+    expect(ended!.cells[3]).toBe("success");
+    expect(await page.getByTestId("ops-in-flight").textContent()).toBe("Nothing in flight.");
+    await waitUntil("the counts by outcome", async () => /1 create, 1 success/.test((await page.getByTestId("op-counters").textContent()) ?? ""));
+    expect(w.consoleErrors).toEqual([]);
+    expect(w.pageErrors).toEqual([]);
+  }, 30_000);
 
   it("turns a store that stops heart-beating Disconnected, as the API does", async () => {
     const { base, client } = await startPd(["--store-disconnected-after-ms", "1500"]);

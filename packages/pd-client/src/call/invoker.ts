@@ -1,5 +1,5 @@
 import { status as GrpcStatus } from "@grpc/grpc-js";
-import { decodePdError, PDService } from "@nokv/pd-proto";
+import { decodePdError, PDSchedulingService, PDService } from "@nokv/pd-proto";
 import {
   abortedError,
   closedError,
@@ -32,12 +32,28 @@ export const LEADER_RETRY_MAX_BACKOFF_MS = 50;
 /** Which failures a method may retry: all retryable ones, or only those where PD surely did nothing. */
 export type RetryScope = "retryable" | "not-leader";
 
-/** The unary PD methods, by their key in the generated `PDService`. */
-export type PdMethod = Exclude<keyof typeof PDService, "tsoStream">;
-type RequestOf<M extends PdMethod> = Parameters<(typeof PDService)[M]["requestSerialize"]>[0];
-type ResponseOf<M extends PdMethod> = ReturnType<(typeof PDService)[M]["responseDeserialize"]>;
+/**
+ * Every unary method the client calls, by its key in the generated
+ * definitions: `pb.PD`'s (the contract NoKV's stores and gateways share) and
+ * `pb.PDScheduling`'s (PD-lite's scheduling control, served beside it on the
+ * same port by the same leader). The two services have no key in common.
+ */
+const UNARY_METHODS = (() => {
+  const { tsoStream: _stream, ...pd } = PDService;
+  return { ...pd, ...PDSchedulingService };
+})();
+type UnaryMethods = typeof UNARY_METHODS;
 
-/** The RPC name of each method, as errors and metrics name it. */
+/** The unary methods, by their key in the generated `PDService` or `PDSchedulingService`. */
+export type PdMethod = keyof UnaryMethods;
+type RequestOf<M extends PdMethod> = Parameters<UnaryMethods[M]["requestSerialize"]>[0];
+type ResponseOf<M extends PdMethod> = ReturnType<UnaryMethods[M]["responseDeserialize"]>;
+
+/**
+ * The RPC name of each method, as errors and metrics name it. Exhaustive
+ * over both services: a method added to either fails to compile until it
+ * is named here.
+ */
 export const METHOD_NAMES: Record<PdMethod, string> = {
   storeHeartbeat: "StoreHeartbeat",
   regionHeartbeat: "RegionHeartbeat",
@@ -49,6 +65,11 @@ export const METHOD_NAMES: Record<PdMethod, string> = {
   listStores: "ListStores",
   listRegions: "ListRegions",
   getRegionById: "GetRegionById",
+  listOperators: "ListOperators",
+  listSchedulers: "ListSchedulers",
+  setSchedulerPaused: "SetSchedulerPaused",
+  getSchedulingConfig: "GetSchedulingConfig",
+  setSchedulingConfig: "SetSchedulingConfig",
 };
 
 /**
@@ -117,7 +138,7 @@ export class Invoker {
   /** A unary PD call with retries, timed into the latency histogram. */
   async unary<M extends PdMethod>(method: M, request: RequestOf<M>, deadline: Deadline, scope: RetryScope): Promise<ResponseOf<M>> {
     const name = METHOD_NAMES[method];
-    const def = PDService[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
+    const def = UNARY_METHODS[method] as unknown as UnaryMethod<RequestOf<M>, ResponseOf<M>>;
     const started = monotonicNowMs();
     try {
       // GetMembers is answered by every member: an answer proves nothing about leadership.

@@ -1,6 +1,7 @@
 import { DEFAULT_ID_WINDOW, DEFAULT_MAX_ID_COUNT } from "../alloc/id-allocator.js";
 import { DEFAULT_MAX_TSO_COUNT, DEFAULT_TSO_WINDOW_MS } from "../alloc/tso-allocator.js";
-import { DEFAULT_OPERATOR_LIMITS, type OperatorLimits, checkOperatorLimits } from "../schedule/operator-tracker.js";
+import { checkSchedulePolicy, DEFAULT_SCHEDULE_POLICY, type SchedulePolicy } from "../schedule/scheduling-context.js";
+import { checkSchedulingLimits, DEFAULT_SCHEDULING_LIMITS, type SchedulingLimits } from "../schedule/scheduling.js";
 import { DEFAULT_LIVENESS_THRESHOLDS, type LivenessThresholds, checkLivenessThresholds } from "../store/liveness.js";
 import { MAX_UINT64 } from "@nokv/pd-model";
 
@@ -24,8 +25,14 @@ export interface ClusterConfig {
   readonly maxTsoCount: bigint;
   /** When silent stores count as disconnected / down. */
   readonly liveness: LivenessThresholds;
-  /** Bounds of in-flight leader transfers. */
-  readonly operators: OperatorLimits;
+  /**
+   * Bounds of operators in flight and their step timeouts: leader transfers
+   * (`transferTimeoutMs`, `maxInFlightPerStore`: PD's original limits) and
+   * the membership-change steps (TiKV's timeouts).
+   */
+  readonly operators: SchedulingLimits;
+  /** Batch sizes and thresholds of the checkers and schedulers (start-up tunables, not persisted). */
+  readonly schedulePolicy: SchedulePolicy;
 }
 
 /**
@@ -48,8 +55,10 @@ export interface ClusterConfigOptions {
   readonly maxTsoCount?: bigint | undefined;
   /** Default 20 s / 30 min (TiKV's). */
   readonly liveness?: Partial<LivenessThresholds> | undefined;
-  /** Default 30 s timeout, 4 per store. */
-  readonly operators?: Partial<OperatorLimits> | undefined;
+  /** Default {@link DEFAULT_SCHEDULING_LIMITS}: leader transfers 30 s and 4 per store, TiKV's step timeouts. */
+  readonly operators?: { readonly [K in keyof SchedulingLimits]?: SchedulingLimits[K] | undefined } | undefined;
+  /** Default {@link DEFAULT_SCHEDULE_POLICY}. */
+  readonly schedulePolicy?: { readonly [K in keyof SchedulePolicy]?: SchedulePolicy[K] | undefined } | undefined;
 }
 
 /** Every default of the cluster model, in one place. */
@@ -61,7 +70,8 @@ export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = Object.freeze({
   maxIdCount: DEFAULT_MAX_ID_COUNT,
   maxTsoCount: DEFAULT_MAX_TSO_COUNT,
   liveness: DEFAULT_LIVENESS_THRESHOLDS,
-  operators: DEFAULT_OPERATOR_LIMITS,
+  operators: DEFAULT_SCHEDULING_LIMITS,
+  schedulePolicy: DEFAULT_SCHEDULE_POLICY,
 });
 
 function checkUint64(name: string, v: bigint, min: bigint): bigint {
@@ -71,13 +81,23 @@ function checkUint64(name: string, v: bigint, min: bigint): bigint {
   return v;
 }
 
+/** `defaults` with every field of `given` that is not undefined. */
+function withDefaults<T extends object>(defaults: T, given: { readonly [K in keyof T]?: T[K] | undefined } | undefined): T {
+  const out = { ...defaults };
+  for (const key of Object.keys(defaults) as Array<keyof T>) {
+    const v = given?.[key];
+    if (v !== undefined) out[key] = v as T[keyof T];
+  }
+  return out;
+}
+
 /**
  * Fills in the defaults of `options` and checks the result.
  *
  * @throws RangeError naming the first bad value: a start or count that is
  *   not a uint64 (counts and the id window at least 1), a TSO window that is
  *   not a positive whole number of ms, liveness thresholds out of order,
- *   operator limits that are not positive.
+ *   operator limits that are not positive, a schedule policy out of range.
  */
 export function resolveClusterConfig(options: ClusterConfigOptions = {}): ClusterConfig {
   const d = DEFAULT_CLUSTER_CONFIG;
@@ -96,9 +116,7 @@ export function resolveClusterConfig(options: ClusterConfigOptions = {}): Cluste
       disconnectedAfterMs: options.liveness?.disconnectedAfterMs ?? d.liveness.disconnectedAfterMs,
       downAfterMs: options.liveness?.downAfterMs ?? d.liveness.downAfterMs,
     }),
-    operators: checkOperatorLimits({
-      transferTimeoutMs: options.operators?.transferTimeoutMs ?? d.operators.transferTimeoutMs,
-      maxInFlightPerStore: options.operators?.maxInFlightPerStore ?? d.operators.maxInFlightPerStore,
-    }),
+    operators: checkSchedulingLimits(withDefaults(d.operators, options.operators)),
+    schedulePolicy: checkSchedulePolicy(withDefaults(d.schedulePolicy, options.schedulePolicy)),
   };
 }

@@ -37,10 +37,10 @@ describe("cluster scheduling", () => {
     expect(first).toEqual([expect.objectContaining({ regionId: 1n, sourcePeerId: 101n, targetPeerId: 102n })]);
     expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
     expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
-    expect(cluster.operators.size).toBe(1);
+    expect(cluster.scheduling.operators.size).toBe(1);
     // The store moved one leader: the transfer is done, the next one may go.
     const next = cluster.storeHeartbeat(stats(1n, 5n));
-    expect(cluster.operators.counters()).toMatchObject({ issued: 2, completed: 1 });
+    expect(cluster.scheduling.operators.transferCounters()).toMatchObject({ issued: 2, completed: 1 });
     expect(next).toEqual([expect.objectContaining({ regionId: 2n, targetPeerId: 202n })]);
   });
 
@@ -52,7 +52,7 @@ describe("cluster scheduling", () => {
     expect(ops.map((o) => o.length)).toEqual([1, 1, 0]);
     expect(new Set(ops.flat().map((o) => o.regionId)).size).toBe(2);
     // Two targets got one each: 6-2 vs 1 and 1 — still skewed, but store 1 is at its limit.
-    expect(cluster.operators.inFlightCount(1n)).toBe(2);
+    expect(cluster.scheduling.operators.transfersInFlight(1n)).toBe(2);
   });
 
   it("stops counting a planned move once the skew is gone", async () => {
@@ -76,7 +76,7 @@ describe("cluster scheduling", () => {
     cluster.storeHeartbeat(stats(2n, 0n));
     cluster.storeHeartbeat(stats(3n, 1n));
     expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ regionId: 1n })]);
-    expect(cluster.operators.counters().expired).toBe(1);
+    expect(cluster.scheduling.operators.transferCounters().expired).toBe(1);
   });
 
   it("plans no transfer to or from a store that is not up, and reports liveness", async () => {
@@ -109,8 +109,8 @@ describe("cluster scheduling", () => {
     cluster.storeHeartbeat(stats(3n, 1n));
     // The transfer to silent store 2 is dropped; store 3 gets one instead.
     expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ targetPeerId: 103n })]);
-    expect(cluster.operators.list().map((t) => t.targetStoreId)).toEqual([3n]);
-    expect(cluster.operators.counters().cancelled).toBe(1);
+    expect(cluster.scheduling.operators.list().map((op) => (op.steps[0] as { toStoreId: bigint }).toStoreId)).toEqual([3n]);
+    expect(cluster.scheduling.operators.transferCounters().cancelled).toBe(1);
   });
 
   it("plans nothing onto a region with two peers on one store until it is back to one peer per store", async () => {
@@ -119,7 +119,7 @@ describe("cluster scheduling", () => {
     expect(await cluster.regionHeartbeat(odd)).toMatchObject({ changed: true, duplicatePeers: "appeared" });
     cluster.storeHeartbeat(stats(2n, 0n));
     for (let i = 0; i < 3; i++) expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
-    expect(cluster.operators.counters().issued).toBe(0);
+    expect(cluster.scheduling.operators.transferCounters().issued).toBe(0);
     const fixed: Region = { ...region(1n, [1n, 2n]), epoch: { version: 1n, confVersion: 2n } };
     expect(await cluster.regionHeartbeat(fixed)).toMatchObject({ duplicatePeers: "resolved" });
     expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([expect.objectContaining({ regionId: 1n, targetPeerId: 102n })]);
@@ -180,6 +180,58 @@ describe("cluster on a warm catalog", () => {
   });
 });
 
+describe("cluster on a large restored catalog", () => {
+  it("indexes it for scheduling in batches after it serves, balancing nothing until done; heartbeats and removals in between stand", async () => {
+    const tasks: Array<() => void> = [];
+    const catalog = new RegionCatalog({ log: { appendRegionEdits: async () => {} } });
+    // Seven regions, all on stores 1-3 and none on 4: balance-region would move some once it can.
+    catalog.restore([1n, 2n, 3n, 4n, 5n, 6n, 7n].map((id) => region(id, [1n, 2n, 3n])));
+    const cluster = createCluster({
+      persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} },
+      snapshot: { regions: [], allocator: { idCurrent: 1000n, tsCurrent: 0n }, catalog },
+      schedulePolicy: { restoreBatch: 3 },
+      defer: (task) => void tasks.push(task),
+    });
+    const s = cluster.scheduling;
+    // It serves at once: the first batch is indexed, the rest waits for later tasks.
+    expect(cluster.getRegionByKey(Uint8Array.of(6))?.id).toBe(6n);
+    expect([s.restoring, s.index.size, tasks.length]).toEqual([true, 3, 1]);
+    // In between: region 5 heartbeats with its leader, region 6 is removed.
+    await cluster.regionHeartbeat(region(5n, [1n, 2n, 3n]), { leaderPeerId: 502n, learnerPeerIds: [], pendingPeers: [], downPeers: [] });
+    await cluster.removeRegion(6n);
+    // A durable id ceiling, so that planning can take peer ids at once: only the restore holds balance back.
+    await cluster.allocId(1n);
+    const caps = ["leader-transfer", "add-peer", "add-learner", "promote-learner", "remove-peer"] as const;
+    const hb = (storeId: bigint) => cluster.storeHeartbeat({ ...stats(storeId, 0n), capacity: 1n << 40n, available: 1n << 39n, capabilities: caps });
+    for (const id of [1n, 2n, 3n, 4n]) expect(hb(id)).toEqual([]);
+    expect(s.operators.size).toBe(0);
+    while (tasks.length > 0) tasks.shift()!();
+    expect(s.restoring).toBe(false);
+    await s.whenRestored();
+    expect(s.index.size).toBe(6);
+    expect(s.index.get(6n)).toBeUndefined();
+    expect(s.index.get(5n)?.leaderStoreId).toBe(2n);
+    expect(s.index.regionCount(1n)).toBe(6);
+    // Now it balances: store 4 gets peers.
+    for (const id of [4n, 1n, 2n, 3n]) hb(id);
+    expect(s.operators.list().some((op) => op.kind === "balance-region")).toBe(true);
+  });
+
+  it("indexes a catalog of at most one batch at once", () => {
+    const catalog = new RegionCatalog({ log: { appendRegionEdits: async () => {} } });
+    catalog.restore([1n, 2n, 3n].map((id) => region(id, [1n])));
+    const cluster = createCluster({
+      persistence: { appendRegionEdits: async () => {}, saveAllocatorState: async () => {} },
+      snapshot: { regions: [], allocator: { idCurrent: 1000n, tsCurrent: 0n }, catalog },
+      schedulePolicy: { restoreBatch: 3 },
+      defer: () => {
+        throw new Error("no later batch expected");
+      },
+    });
+    expect([cluster.scheduling.restoring, cluster.scheduling.index.size]).toEqual([false, 3]);
+  });
+});
+
 describe("cluster clocks", () => {
   it("measures store liveness on the monotonic clock: a wall-clock step back or forward changes nothing", () => {
     let wall = 1_000_000;
@@ -199,5 +251,74 @@ describe("cluster clocks", () => {
     expect(cluster.storeLiveness(1n)).toBe("disconnected");
     // The reported heartbeat time is the wall clock's, for people.
     expect(cluster.storeStatuses()[0]!.lastHeartbeatMs).toBe(1_000_000n);
+  });
+});
+
+describe("scheduling config", () => {
+  const base = () => ({ appendRegionEdits: async () => {}, saveAllocatorState: async () => {} });
+
+  it("makes a change durable before applying it, in call order, and starts from the restored record", async () => {
+    const saved: unknown[] = [];
+    let release: (() => void) | undefined;
+    const persistence = {
+      ...base(),
+      saveSchedulingConfig: (c: unknown) => {
+        saved.push(c);
+        return saved.length === 1 ? new Promise<void>((r) => (release = r)) : Promise.resolve();
+      },
+    };
+    const cluster = createCluster({ persistence });
+    expect(cluster.schedulingConfig.maxReplicas).toBe(3);
+    const first = cluster.updateSchedulingConfig({ maxReplicas: 5 });
+    const second = cluster.setSchedulerPaused("balance-region", true);
+    await Promise.resolve();
+    // Not applied until durable.
+    expect(cluster.schedulingConfig.maxReplicas).toBe(3);
+    expect(saved).toHaveLength(1);
+    release!();
+    await first;
+    expect(await second).toEqual({ name: "balance-region-scheduler", paused: true });
+    expect(saved).toHaveLength(2);
+    expect(saved[1]).toMatchObject({ maxReplicas: 5, pausedSchedulers: ["balance-region-scheduler"] });
+    expect(cluster.schedulers()).toEqual([
+      { name: "balance-leader-scheduler", paused: false },
+      { name: "balance-region-scheduler", paused: true },
+      { name: "replica-checker", paused: false },
+    ]);
+    const again = createCluster({ persistence, snapshot: { regions: [], allocator: { idCurrent: 0n, tsCurrent: 0n }, schedulingConfig: saved[1] as never } });
+    expect(again.schedulingConfig).toEqual(saved[1]);
+  });
+
+  it("refuses a bad change (INVALID_ARGUMENT) or a failed write (STORAGE) and changes nothing", async () => {
+    let fail = false;
+    const cluster = createCluster({
+      persistence: { ...base(), saveSchedulingConfig: async () => { if (fail) throw new Error("disk full"); } },
+    });
+    await expect(cluster.updateSchedulingConfig({ maxReplicas: 0 })).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: /max-replicas/ });
+    await expect(cluster.setSchedulerPaused("hot-region", true)).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    fail = true;
+    await expect(cluster.updateSchedulingConfig({ defaultStoreLimit: { addPeerPerMin: 1, removePeerPerMin: 1 } })).rejects.toMatchObject({
+      code: "STORAGE",
+      message: /disk full/,
+    });
+    expect(cluster.schedulingConfig.defaultStoreLimit).toEqual({ addPeerPerMin: 15, removePeerPerMin: 15 });
+    fail = false;
+    await cluster.updateSchedulingConfig({ maxReplicas: 1 });
+    expect(cluster.schedulingConfig.maxReplicas).toBe(1);
+  });
+
+  it("refuses to start on a restored record it cannot schedule by", () => {
+    const snapshot = { regions: [], allocator: { idCurrent: 0n, tsCurrent: 0n }, schedulingConfig: { maxReplicas: 0, defaultStoreLimit: { addPeerPerMin: 1, removePeerPerMin: 1 }, storeLimits: [], pausedSchedulers: [] } };
+    expect(() => createCluster({ persistence: base(), snapshot })).toThrow(/restored scheduling config: max-replicas/);
+  });
+
+  it("a paused balance-leader gives Go stores no transfer either", async () => {
+    const { cluster } = await setup();
+    await cluster.setSchedulerPaused("balance-leader", true);
+    cluster.storeHeartbeat(stats(2n, 0n));
+    cluster.storeHeartbeat(stats(3n, 0n));
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toEqual([]);
+    await cluster.setSchedulerPaused("balance-leader", false);
+    expect(cluster.storeHeartbeat(stats(1n, 6n))).toHaveLength(1);
   });
 });

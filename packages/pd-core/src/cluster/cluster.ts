@@ -3,15 +3,29 @@ import { IdAllocator, type Run } from "../alloc/id-allocator.js";
 import { TsoAllocator } from "../alloc/tso-allocator.js";
 import { type HeartbeatOutcome, RegionCatalog, type RegionLog } from "../region/catalog.js";
 import { PdError } from "../errors.js";
-import { largestIdIn, type Region, type StoreLiveness, type StoreStats, type StoreStatus } from "@nokv/pd-model";
+import {
+  applySchedulingPatch,
+  DEFAULT_SCHEDULING_CONFIG,
+  largestIdIn,
+  type Region,
+  type RegionHeartbeatExtras,
+  resolveSchedulerName,
+  type SchedulerInfo,
+  type SchedulerOperation,
+  type SchedulingConfig,
+  type SchedulingConfigPatch,
+  schedulingConfigProblem,
+  type StoreHeartbeat,
+  type StoreLiveness,
+  type StoreStatus,
+} from "@nokv/pd-model";
 import { validateRegion } from "../region/region.js";
-import { type LeaderTransfer, planLeaderTransfer } from "../schedule/leader-transfer.js";
-import { OperatorTracker } from "../schedule/operator-tracker.js";
+import { Scheduling } from "../schedule/scheduling.js";
 import { type LivenessThresholds, storeLiveness } from "../store/liveness.js";
 import { StoreRegistry } from "../store/store-registry.js";
 import { type ClusterConfig, type ClusterConfigOptions, resolveClusterConfig } from "./cluster-config.js";
 
-/** What PD restores at start-up: the region catalog and the allocator ceilings. */
+/** What PD restores at start-up: the region catalog, the allocator ceilings and the scheduling configuration. */
 export interface ClusterSnapshot {
   readonly regions: readonly Region[];
   readonly allocator: AllocatorState;
@@ -22,10 +36,25 @@ export interface ClusterSnapshot {
    * through the cluster's persistence from now on. It must not be writing.
    */
   readonly catalog?: RegionCatalog;
+  /** The scheduling configuration last made durable; the defaults when absent. */
+  readonly schedulingConfig?: SchedulingConfig;
 }
 
-/** The durability a cluster needs; pd-storage's `Store` provides it. */
-export interface ClusterPersistence extends RegionLog, CheckpointStore {}
+/**
+ * Where the scheduling configuration (max-replicas, store limits, paused
+ * schedulers) is made durable, so that it survives a restart and a leader
+ * change. `saveSchedulingConfig` resolves only once the whole record is
+ * durable; a crash leaves the old or the new record, never a torn one.
+ */
+export interface SchedulingConfigStore {
+  saveSchedulingConfig(config: SchedulingConfig): Promise<void>;
+}
+
+/**
+ * The durability a cluster needs; pd-storage's `Store` provides it. Without
+ * `saveSchedulingConfig`, configuration changes live in memory only.
+ */
+export interface ClusterPersistence extends RegionLog, CheckpointStore, Partial<SchedulingConfigStore> {}
 
 /**
  * Options of {@link createCluster}: the configuration (any subset, see
@@ -46,12 +75,22 @@ export interface ClusterOptions extends ClusterConfigOptions {
   readonly monotonicMs?: () => number;
   /** Receives failures of background ceiling refills (a caller that needs the write retries it). */
   readonly onBackgroundError?: (err: unknown) => void;
+  /**
+   * What `scheduling.cost()` measures with, in ms (observation only, never a
+   * decision input). Default `performance.now`.
+   */
+  readonly costClock?: () => number;
+  /**
+   * Runs a later batch of indexing a large restored catalog for scheduling
+   * (see `Scheduling.restore`). Default `setImmediate`.
+   */
+  readonly defer?: (task: () => void) => void;
 }
 
 /**
  * The PD cluster model: region catalog, store registry, id and timestamp
- * allocators and the leader-transfer planner, wired to a persistence layer.
- * Knows nothing of gRPC or files.
+ * allocators and scheduling, wired to a persistence layer. Knows nothing of
+ * gRPC or files.
  */
 export class Cluster {
   readonly regions: RegionCatalog;
@@ -59,12 +98,14 @@ export class Cluster {
   readonly ids: IdAllocator;
   readonly tso: TsoAllocator;
   readonly checkpoint: Checkpointer;
-  /** Leader transfers issued and not yet seen finish. */
-  readonly operators: OperatorTracker;
+  /** Operators, checkers and schedulers: what this PD (as the leader) plans and hands to stores. */
+  readonly scheduling: Scheduling;
   readonly liveness: LivenessThresholds;
   /** The configuration this model runs with, defaults filled in. */
   readonly config: ClusterConfig;
   readonly #monoMs: () => number;
+  readonly #persistence: ClusterPersistence;
+  #configChain: Promise<unknown> = Promise.resolve();
 
   /**
    * @throws RangeError for a bad configuration value (see
@@ -77,8 +118,8 @@ export class Cluster {
     const nowMs = options.nowMs ?? Date.now;
     const monoMs = options.monotonicMs ?? (() => performance.now());
     this.#monoMs = monoMs;
+    this.#persistence = options.persistence;
     this.liveness = config.liveness;
-    this.operators = new OperatorTracker(config.operators, monoMs);
     const restored = options.snapshot?.allocator ?? { idCurrent: 0n, tsCurrent: 0n };
     const warm = options.snapshot?.catalog;
     if (warm !== undefined) {
@@ -104,51 +145,107 @@ export class Cluster {
       maxCount: config.maxTsoCount,
     });
     checkIdsAboveCatalog(this.regions.regions(), this.ids.next);
+    const scheduling = options.snapshot?.schedulingConfig ?? DEFAULT_SCHEDULING_CONFIG;
+    const problem = schedulingConfigProblem(scheduling);
+    if (problem !== undefined) throw new PdError("STORAGE", `restored scheduling config: ${problem}`);
+    // A new model (a restart, a new term) starts with no operators: only a
+    // leader schedules, and it rebuilds what it knows of regions from heartbeats.
+    this.scheduling = new Scheduling({
+      stores: this.stores,
+      regions: this.regions,
+      liveness: this.liveness,
+      limits: config.operators,
+      policy: config.schedulePolicy,
+      config: scheduling,
+      monoMs,
+      nowMs,
+      allocPeerId: () => this.#allocPeerId(),
+      ...(options.costClock !== undefined && { costClock: options.costClock }),
+      ...(options.defer !== undefined && { defer: options.defer }),
+    });
+    this.scheduling.restore();
   }
 
   /**
-   * Records a store heartbeat and returns the scheduling hints for that store
-   * (at most one leader transfer per heartbeat).
+   * Records a store heartbeat and returns the operations for that store.
    *
-   * Only stores that are up take part, as source or target. A transfer once
-   * issued is remembered by {@link Cluster.operators} until it finishes,
-   * turns stale or times out: its region is not planned again meanwhile, the
-   * planner counts it as already done when comparing leader counts, and no
-   * store takes part in more than `maxInFlightPerStore` at once.
+   * A store without capabilities (a NoKV Go store) gets exactly what PD gave
+   * before operators existed: at most one leader transfer per heartbeat,
+   * moving a leader from the most- to the least-loaded store that is up,
+   * remembered until the leader counts show it done, it turns stale or times
+   * out, at most `maxInFlightPerStore` per store. A store with capabilities
+   * gets the current steps of the operators of the regions it leads, among
+   * the kinds it listed (see {@link Scheduling}).
    *
    * @throws PdError `INVALID_ARGUMENT` for store id 0.
    */
-  storeHeartbeat(stats: StoreStats): LeaderTransfer[] {
-    this.stores.heartbeat(stats);
-    const ops = this.operators;
-    ops.observeStoreHeartbeat(stats.storeId, stats.leaderNum);
-    const now = this.#monoMs();
-    const isUp = (storeId: bigint): boolean => {
-      const s = this.stores.get(storeId);
-      return s !== undefined && storeLiveness(s.lastHeartbeatMonoMs, now, this.liveness) === "up";
-    };
-    ops.prune((id) => this.regions.getRegion(id), isUp);
-    const max = ops.limits.maxInFlightPerStore;
-    if (ops.inFlightCount(stats.storeId) >= max) return [];
-    const candidates: StoreStats[] = [];
-    for (const s of this.stores.list()) {
-      if (!isUp(s.storeId) || ops.inFlightCount(s.storeId) >= max) continue;
-      const delta = ops.pendingLeaderDelta(s.storeId);
-      if (delta === 0n) candidates.push(s);
-      else {
-        const leaderNum = s.leaderNum + delta;
-        candidates.push({ ...s, leaderNum: leaderNum < 0n ? 0n : leaderNum });
+  storeHeartbeat(hb: StoreHeartbeat): SchedulerOperation[] {
+    this.stores.heartbeat(hb);
+    return this.scheduling.onStoreHeartbeat(hb);
+  }
+
+  /** The scheduling configuration in force. */
+  get schedulingConfig(): SchedulingConfig {
+    return this.scheduling.config;
+  }
+
+  /** The schedulers and checkers, and whether each is paused. */
+  schedulers(): SchedulerInfo[] {
+    return this.scheduling.schedulers();
+  }
+
+  /**
+   * Changes the scheduling configuration: validates the result, makes it
+   * durable (when the persistence can), then applies it. Changes are applied
+   * one at a time, in call order.
+   *
+   * @throws PdError `INVALID_ARGUMENT` naming what is wrong (nothing changes),
+   *   `STORAGE` when it could not be made durable (nothing changes).
+   */
+  updateSchedulingConfig(patch: SchedulingConfigPatch): Promise<SchedulingConfig> {
+    const run = this.#configChain.then(async () => {
+      const next = applySchedulingPatch(this.scheduling.config, patch);
+      if ("problem" in next) throw new PdError("INVALID_ARGUMENT", `scheduling config: ${next.problem}`);
+      if (this.#persistence.saveSchedulingConfig !== undefined) {
+        try {
+          await this.#persistence.saveSchedulingConfig(next.config);
+        } catch (cause) {
+          if (cause instanceof PdError) throw cause;
+          throw new PdError("STORAGE", `scheduling config: write failed: ${(cause as Error)?.message ?? cause}`, { cause });
+        }
       }
-    }
-    const op = planLeaderTransfer(candidates, this.regions.regions(), stats.storeId, {
-      skipRegion: (id) => ops.has(id),
-      knownLeaderStore: (r) => ops.knownLeaderStore(r),
+      this.scheduling.applyConfig(next.config);
+      return next.config;
     });
-    if (op === undefined) return [];
-    const region = this.regions.getRegion(op.regionId)!;
-    const target = region.peers.find((p) => p.peerId === op.targetPeerId)!;
-    ops.issue(op, region, stats.storeId, target.storeId);
-    return [op];
+    this.#configChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Pauses or resumes a scheduler or checker by name (full or short form), durably.
+   *
+   * @throws PdError `INVALID_ARGUMENT` for an unknown name; see {@link updateSchedulingConfig}.
+   */
+  async setSchedulerPaused(name: string, paused: boolean): Promise<SchedulerInfo> {
+    const resolved = resolveSchedulerName(name);
+    if (resolved === undefined) throw new PdError("INVALID_ARGUMENT", `unknown scheduler ${JSON.stringify(name)}`);
+    await this.updateSchedulingConfig({ paused: new Map([[resolved, paused]]) });
+    return { name: resolved, paused };
+  }
+
+  /** A peer id for a new peer, when one can be had now (without waiting for a ceiling write). */
+  #allocPeerId(): bigint | undefined {
+    try {
+      const run = this.ids.alloc(1n);
+      if (run instanceof Promise) {
+        // The id is spent either way; the next plan gets one once the ceiling is durable.
+        run.catch(() => undefined);
+        return undefined;
+      }
+      return run.first;
+    } catch {
+      return undefined;
+    }
   }
 
   /** The liveness of a known store as of now, or undefined for a store that never sent a heartbeat. */
@@ -168,6 +265,7 @@ export class Cluster {
       available: s.available,
       lastHeartbeatMs: BigInt(Math.max(0, Math.trunc(s.lastHeartbeatMs))),
       liveness: storeLiveness(s.lastHeartbeatMonoMs, now, this.liveness),
+      ...(s.usedSize !== undefined && { usedSize: s.usedSize }),
     }));
   }
 
@@ -175,24 +273,36 @@ export class Cluster {
    * See {@link RegionCatalog.heartbeat}. A region or peer id at or above the
    * next id to hand out (ids bootstrapped outside PD) first moves the id
    * allocator past it, durably, so that PD never hands out an id in use and
-   * the id checkpoint always covers the catalog.
+   * the id checkpoint always covers the catalog. Once accepted, what the
+   * heartbeat says beside the region (`extras`: its leader, size, peers'
+   * state) feeds scheduling.
    */
-  regionHeartbeat(region: Region): Promise<HeartbeatOutcome> {
+  regionHeartbeat(region: Region, extras?: RegionHeartbeatExtras): Promise<HeartbeatOutcome> {
     const top = largestIdIn(region);
-    if (top < this.ids.next) return this.regions.heartbeat(region);
+    if (top < this.ids.next) return this.regions.heartbeat(region).then((o) => this.#scheduled(region.id, extras, o));
     try {
       // A malformed heartbeat must not move the allocator.
       validateRegion(region);
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.ids.skipPast(top)!.then(() => this.regions.heartbeat(region));
+    return this.ids
+      .skipPast(top)!
+      .then(() => this.regions.heartbeat(region))
+      .then((o) => this.#scheduled(region.id, extras, o));
+  }
+
+  #scheduled(regionId: bigint, extras: RegionHeartbeatExtras | undefined, outcome: HeartbeatOutcome): HeartbeatOutcome {
+    for (const id of outcome.removedRegionIds) this.scheduling.onRegionRemoved(id);
+    const stored = this.regions.getRegion(regionId);
+    if (stored !== undefined) this.scheduling.onRegionHeartbeat(stored, extras);
+    return outcome;
   }
 
   /** See {@link RegionCatalog.remove}. Also forgets the region's scheduling state. */
   removeRegion(regionId: bigint): Promise<boolean> {
     return this.regions.remove(regionId).then((removed) => {
-      this.operators.forgetRegion(regionId);
+      this.scheduling.onRegionRemoved(regionId);
       return removed;
     });
   }

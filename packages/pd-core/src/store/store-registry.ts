@@ -37,6 +37,9 @@ export class StoreRegistry {
       leaderNum: stats.leaderNum,
       capacity: stats.capacity,
       available: stats.available,
+      ...(stats.usedSize !== undefined && { usedSize: stats.usedSize }),
+      ...(stats.bytesWritten !== undefined && { bytesWritten: stats.bytesWritten }),
+      ...(stats.keysWritten !== undefined && { keysWritten: stats.keysWritten }),
       lastHeartbeatMs: this.#nowMs(),
       lastHeartbeatMonoMs: this.#monoMs(),
     };

@@ -20,6 +20,7 @@ const REGION_ID_RE = /^[0-9]{20}$/;
  * | `catalog/commit` | token of the last catalog write: the compare-and-swap chain of region writes |
  * | `catalog/pending` | a region batch too large for one transaction, committed but not yet spread over `region/` keys |
  * | `members/<name>` | one registered member, `{"name":…,"advertiseAddr":…}`; bound to that member's own lease |
+ * | `scheduling` | the scheduling configuration (max-replicas, store limits, paused schedulers), `SCHEDULING.json`'s format |
  */
 export interface ClusterKeys {
   readonly clusterId: string;
@@ -33,6 +34,8 @@ export interface ClusterKeys {
   readonly catalogPending: string;
   /** `/nokv/pd/<cluster-id>/members/`: every member registration. */
   readonly memberPrefix: string;
+  /** `/nokv/pd/<cluster-id>/scheduling`: the scheduling configuration, written fenced by the leader. */
+  readonly scheduling: string;
   /** The key of region `id`. */
   region(id: bigint): string;
 }
@@ -62,6 +65,7 @@ export function clusterKeys(clusterId: string): ClusterKeys {
     catalogCommit: `${prefix}catalog/commit`,
     catalogPending: `${prefix}catalog/pending`,
     memberPrefix: `${prefix}members/`,
+    scheduling: `${prefix}scheduling`,
     region: (id) => regionPrefix + formatRegionId(id),
   };
 }

@@ -63,7 +63,7 @@ describe("elected member", () => {
     expect((await b.serving().allocId(1n)).first).toBeGreaterThan(ids.first + ids.count - 1n);
   });
 
-  it("keeps followers warm: a follower that wins serves the catalog it replayed, without reading it again", async () => {
+  it("keeps followers warm: a follower that wins serves the catalog it replayed, without reading it again, with the scheduling configuration and no operators", async () => {
     const id = freshClusterId("warm");
     const logs = new Map<string, Array<{ fields: Record<string, unknown>; msg: string }>>();
     const logOf = (name: string) => {
@@ -79,15 +79,29 @@ describe("elected member", () => {
     await b.start("127.0.0.1:1102");
     const enc = (s: string) => new TextEncoder().encode(s);
     for (let i = 1n; i <= 40n; i++) {
-      await a.serving().regionHeartbeat({
-        id: i,
-        startKey: enc(`k${String(i).padStart(3, "0")}`),
-        endKey: enc(`k${String(i).padStart(3, "0")}~`),
-        epoch: { version: 1n, confVersion: 1n },
-        peers: [{ storeId: 1n, peerId: 1000n + i }],
-      });
+      await a.serving().regionHeartbeat(
+        {
+          id: i,
+          startKey: enc(`k${String(i).padStart(3, "0")}`),
+          endKey: enc(`k${String(i).padStart(3, "0")}~`),
+          epoch: { version: 1n, confVersion: 1n },
+          peers: [{ storeId: 1n, peerId: 1000n + i }],
+        },
+        // Led by its one peer, which reports the peers' state: one replica where max-replicas wants more.
+        { leaderPeerId: 1000n + i, learnerPeerIds: [], pendingPeers: [], downPeers: [] },
+      );
     }
     const ids = await a.serving().allocId(5n);
+    // a's scheduling: a durable configuration, and operators in flight (repairs for the one-replica regions).
+    await a.serving().updateSchedulingConfig({ maxReplicas: 5 });
+    await a.serving().setSchedulerPaused("balance-region", true);
+    const config = a.serving().schedulingConfig;
+    expect(config).toMatchObject({ maxReplicas: 5, pausedSchedulers: ["balance-region-scheduler"] });
+    const kinds = ["leader-transfer", "add-peer", "add-learner", "promote-learner", "remove-peer"] as const;
+    for (const storeId of [2n, 3n, 1n]) {
+      a.serving().storeHeartbeat({ storeId, regionNum: 40n, leaderNum: storeId === 1n ? 40n : 0n, capacity: 1n << 40n, available: 1n << 39n, capabilities: kinds });
+    }
+    expect(a.serving().scheduling.operators.size).toBeGreaterThan(0);
     await waitUntil("b's copy to follow a's writes", () => b.catalogStatus.regions === 40);
     expect(b.catalogStatus).toMatchObject({ state: "following", loads: 1 });
 
@@ -97,6 +111,10 @@ describe("elected member", () => {
     expect(became?.fields).toMatchObject({ catalog: "warm", regions: 40 });
     expect(b.catalogStatus).toMatchObject({ state: "lent", loads: 1 });
     expect(b.serving().getRegionByKey(enc("k017"))?.id).toBe(17n);
+    // The new term loaded a's scheduling configuration with the head, and starts with no operators.
+    expect(b.serving().schedulingConfig).toEqual(config);
+    expect(b.serving().scheduling.operators.size).toBe(0);
+    expect(b.serving().scheduling.operators.history()).toEqual([]);
     expect((await b.serving().allocId(1n)).first).toBeGreaterThan(ids.first + ids.count - 1n);
   });
 

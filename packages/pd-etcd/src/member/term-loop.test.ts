@@ -85,6 +85,40 @@ describe("TermLoop", () => {
     expect((await lead.serving().allocTimestamps(1n)).first).toBeGreaterThan(900n);
   });
 
+  it("starts each term from the stored scheduling configuration and with no operators", async () => {
+    const election = new ScriptedElection();
+    const inner = createMemoryStore();
+    // Each term opens the store anew and closes it when it ends; the data stays (as in etcd).
+    const openTerm = async (): Promise<Store> => ({
+      description: "memory",
+      load: () => inner.load(),
+      appendRegionEdits: (e) => inner.appendRegionEdits(e),
+      saveAllocatorState: (st) => inner.saveAllocatorState(st),
+      saveSchedulingConfig: (c) => inner.saveSchedulingConfig(c),
+      close: async () => {},
+    });
+    const lead = termLoop(election, openTerm);
+    lead.start();
+    election.win("10");
+    await until("serving", () => lead.isServing);
+    const first = lead.serving();
+    await first.updateSchedulingConfig({ maxReplicas: 4 });
+    await first.regionHeartbeat(region(1n), { leaderPeerId: 1n, learnerPeerIds: [], pendingPeers: [], downPeers: [] });
+    const kinds = ["leader-transfer", "add-peer", "add-learner", "promote-learner", "remove-peer"] as const;
+    for (const storeId of [2n, 3n, 1n]) first.storeHeartbeat({ storeId, regionNum: 1n, leaderNum: storeId === 1n ? 1n : 0n, capacity: 1n << 40n, available: 1n << 39n, capabilities: kinds });
+    expect(first.scheduling.operators.size).toBe(1);
+
+    await election.resign();
+    await until("stepped down", () => !lead.isServing);
+    lead.start();
+    election.win("11");
+    await until("serving again", () => lead.isServing);
+    const second = lead.serving();
+    expect(second).not.toBe(first);
+    expect(second.schedulingConfig.maxReplicas).toBe(4);
+    expect(second.scheduling.operators.size).toBe(0);
+  });
+
   it("gives up its term and campaigns again after an uncertain catalog write", async () => {
     const election = new ScriptedElection();
     const inner = createMemoryStore();
@@ -94,6 +128,7 @@ describe("TermLoop", () => {
       load: () => inner.load(),
       appendRegionEdits: (e) => (failWrites ? Promise.reject(new PdError("STORAGE", "etcd: request timed out")) : inner.appendRegionEdits(e)),
       saveAllocatorState: (s) => inner.saveAllocatorState(s),
+      saveSchedulingConfig: (c) => inner.saveSchedulingConfig(c),
       close: async () => {},
     };
     const lead = termLoop(election, async () => store);

@@ -84,10 +84,12 @@ interface Serving {
 
 /**
  * What an elected member does with its terms (tikv/pd's leader loop). It
- * campaigns; on winning it opens the (fenced) store, loads the catalog and
- * the allocator ceilings — the new allocators start strictly above every
- * ceiling the old leader made durable, whatever this member's clock says —
- * and only then serves. Every request re-checks that the term is alive (its
+ * campaigns; on winning it opens the (fenced) store, loads the catalog, the
+ * allocator ceilings and the scheduling configuration — the new allocators
+ * start strictly above every ceiling the old leader made durable, whatever
+ * this member's clock says — and only then serves. Each term's cluster model
+ * is new: it starts with no operators (only the leader schedules) and
+ * rebuilds what it knows of regions from their heartbeats. Every request re-checks that the term is alive (its
  * lease is surely valid), so a leader that was paused or partitioned stops
  * serving the moment its lease may have run out, even before it hears of it.
  * Followers answer `NOT_LEADER` with the leader's address. A term whose
@@ -199,7 +201,12 @@ export class TermLoop {
         const head = await opened.loadHead();
         lent = await warm.lend(head, this.#o.catchUpBudgetMs ?? 5000, current);
         if (lent !== undefined) {
-          snapshot = { regions: [], allocator: head.allocator, catalog: lent.catalog };
+          snapshot = {
+            regions: [],
+            allocator: head.allocator,
+            catalog: lent.catalog,
+            ...(head.schedulingConfig !== undefined && { schedulingConfig: head.schedulingConfig }),
+          };
           how = "warm";
         } else if (!current()) {
           await opened.close();
@@ -210,6 +217,9 @@ export class TermLoop {
       const persistence: ClusterPersistence = {
         ...(opened.appendLimit !== undefined && { appendLimit: opened.appendLimit }),
         saveAllocatorState: (state) => opened.saveAllocatorState(state),
+        // A failed configuration write changes nothing in memory (the cluster
+        // applies a configuration only once it is durable): no reload needed.
+        saveSchedulingConfig: (config) => opened.saveSchedulingConfig(config),
         appendRegionEdits: (edits) =>
           opened.appendRegionEdits(edits).catch((err: unknown) => {
             // An uncertain catalog write (it may have committed in etcd) leaves

@@ -19,8 +19,8 @@ export interface ReadContext {
 
 /**
  * The keys beside the regions, read together at one revision: whose term it
- * is, the allocator ceilings, the head of the catalog chain and a pending
- * batch. `commitRevision` is the mod revision of `catalog/commit` ("0":
+ * is, the allocator ceilings, the head of the catalog chain, a pending
+ * batch and the scheduling configuration. `commitRevision` is the mod revision of `catalog/commit` ("0":
  * absent): every catalog change moves it, so two reads that see the same one
  * see the same catalog.
  */
@@ -31,6 +31,8 @@ export interface CatalogHead {
   readonly allocKv: IKeyValue | undefined;
   readonly commitKv: IKeyValue | undefined;
   readonly pendingKv: IKeyValue | undefined;
+  /** The `scheduling` key (the scheduling configuration), undefined when none was ever saved. */
+  readonly schedulingKv: IKeyValue | undefined;
   /** Mod revision of `catalog/commit` at {@link revision}, 0 when absent. */
   readonly commitRevision: bigint;
   /** The batch in `catalog/pending`, decoded; undefined when there is none. */
@@ -75,7 +77,7 @@ export async function readCatalog(ctx: ReadContext, pageSize: number, cancelled:
   const { res: first } = await readHeadWith(ctx, { key: prefix, rangeEnd: prefixEnd });
   const head = headOf(ctx, first);
   const revision = first.header.revision;
-  const total = Number(first.responses[4]?.response_range?.count ?? "0");
+  const total = Number(first.responses[5]?.response_range?.count ?? "0");
   const regions = new Map<bigint, Region>();
   const target = BigInt(pageSize);
   let lo = 0n;
@@ -130,6 +132,7 @@ async function readHeadWith(
           getOp(k.alloc),
           getOp(k.catalogCommit),
           getOp(k.catalogPending),
+          getOp(k.scheduling),
           ...(regionCount === undefined ? [] : [{ request_range: { key: regionCount.key, range_end: regionCount.rangeEnd, count_only: true } }]),
         ],
       },
@@ -150,6 +153,7 @@ function headOf(ctx: ReadContext, res: ITxnResponse): CatalogHead {
     allocKv: rangeResult(res, 1),
     commitKv,
     pendingKv,
+    schedulingKv: rangeResult(res, 4),
     commitRevision: BigInt(commitKv?.mod_revision ?? "0"),
     pending: pendingKv === undefined ? undefined : decodeEdits(pendingKv.value, `etcd key ${ctx.keys.catalogPending}`),
   };

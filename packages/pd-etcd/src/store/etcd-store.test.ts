@@ -1,6 +1,7 @@
 import { type RegionEdit } from "@nokv/pd-core";
 import { MAX_UINT64, type Region } from "@nokv/pd-model";
-import { encodeEdits } from "@nokv/pd-storage";
+import { DEFAULT_SCHEDULING_CONFIG, type SchedulingConfig } from "@nokv/pd-model";
+import { encodeEdits, encodeSchedulingConfig } from "@nokv/pd-storage";
 import { type ContractHarness, storeContract, testRegion } from "@nokv/pd-storage/testing";
 import { Etcd3 } from "etcd3";
 import fc from "fast-check";
@@ -211,6 +212,36 @@ describe("etcd store", () => {
     await expect(s.load()).rejects.toThrow(new RegExp(`etcd key /nokv/pd/${id}/alloc: id_current must be a non-negative integer`));
   });
 
+  it("keeps the scheduling configuration in one key, read with the head, written on top of the revision it saw", async () => {
+    const id = freshId();
+    const key = `/nokv/pd/${id}/scheduling`;
+    const s = await open(id);
+    expect((await s.load()).schedulingConfig).toBeUndefined();
+    expect((await s.loadHead()).schedulingConfig).toBeUndefined();
+    const paused: SchedulingConfig = { ...DEFAULT_SCHEDULING_CONFIG, maxReplicas: 5, pausedSchedulers: ["balance-region-scheduler"] };
+    await s.saveSchedulingConfig(paused);
+    expect(await shared.raw.get(key).string()).toBe(encodeSchedulingConfig(paused));
+    // A member that wins reads it with the head (warm) or with the whole catalog (cold).
+    const other = await open(id);
+    expect((await other.loadHead()).schedulingConfig).toEqual(paused);
+    expect((await other.load()).schedulingConfig).toEqual(paused);
+
+    // An earlier attempt that applied without an answer: the retry finds the value there and writes nothing more.
+    const four: SchedulingConfig = { ...paused, maxReplicas: 4 };
+    await shared.raw.put(key).value(encodeSchedulingConfig(four));
+    const before = (await shared.raw.get(key).exec()).kvs[0]!.mod_revision;
+    await s.saveSchedulingConfig(four);
+    expect((await shared.raw.get(key).exec()).kvs[0]!.mod_revision).toBe(before);
+    // Something else under it: the save lands on top of it.
+    await shared.raw.put(key).value(encodeSchedulingConfig({ ...paused, maxReplicas: 7 }));
+    await s.saveSchedulingConfig(paused);
+    expect((await other.load()).schedulingConfig).toEqual(paused);
+
+    await shared.raw.put(key).value("{");
+    await expect(other.loadHead()).rejects.toMatchObject({ code: "STORAGE", message: expect.stringContaining(`etcd key ${key}`) });
+    await expect(other.load()).rejects.toMatchObject({ code: "STORAGE", message: expect.stringContaining(`etcd key ${key}`) });
+  });
+
   it("loads a catalog larger than one page at one revision", async () => {
     const id = freshId();
     const s = await open(id, { loadPageSize: 7 });
@@ -279,6 +310,8 @@ describe("etcd store", () => {
       await a.s.load();
       await a.s.appendRegionEdits([{ kind: "put", region: testRegion(1n, "a", "b") }]);
       await a.s.saveAllocatorState({ idCurrent: 1000n, tsCurrent: 2000n });
+      const paused = { maxReplicas: 3, defaultStoreLimit: { addPeerPerMin: 15, removePeerPerMin: 15 }, storeLimits: [], pausedSchedulers: ["replica-checker" as const] };
+      await a.s.saveSchedulingConfig(paused);
 
       await a.e.resign();
       await waitUntil("pd-b elected", () => b.e.isLeader);
@@ -288,12 +321,14 @@ describe("etcd store", () => {
         leaderAddr: "pd-b.test:2379",
       });
       await expect(a.s.saveAllocatorState({ idCurrent: 5000n, tsCurrent: 5000n })).rejects.toMatchObject({ code: "NOT_LEADER" });
+      await expect(a.s.saveSchedulingConfig({ ...paused, pausedSchedulers: [] })).rejects.toMatchObject({ code: "NOT_LEADER" });
 
       // The new leader must load first; it then sees exactly what pd-a acknowledged.
       await expect(b.s.saveAllocatorState({ idCurrent: 1n, tsCurrent: 1n })).rejects.toMatchObject({ code: "UNAVAILABLE" });
       const snap = await b.s.load();
       expect(snap.regions).toEqual([testRegion(1n, "a", "b")]);
       expect(snap.allocator).toEqual({ idCurrent: 1000n, tsCurrent: 2000n });
+      expect(snap.schedulingConfig).toEqual(paused);
       await b.s.saveAllocatorState({ idCurrent: 3000n, tsCurrent: 3000n });
     });
 

@@ -1,4 +1,5 @@
 import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
+import type { SchedulingConfig } from "@nokv/pd-model";
 import { type Store, storageError } from "@nokv/pd-storage";
 import { connectEtcd, etcdRequest, type EtcdConnectionOptions } from "../connection/etcd-connection.js";
 import type { LeaderFence, LeaderGuard } from "../election/leader-guard.js";
@@ -8,6 +9,7 @@ import { CatalogChain } from "./catalog-chain.js";
 import { type CatalogHead, readCatalog, readHead } from "./catalog-read.js";
 import { fitsOneTxn, PendingBatch } from "./pending-batch.js";
 import { collapseEdits, decodeRegionValue, editOps } from "./region-values.js";
+import { SchedulingRecord } from "./scheduling-record.js";
 import type { EtcdStoreStats, StoreContext } from "./store-context.js";
 import { TermFence } from "./term-fence.js";
 
@@ -28,6 +30,8 @@ export interface CatalogPosition {
 export interface TermHead extends CatalogPosition {
   /** The allocator ceilings at {@link CatalogPosition.revision}: allocators start strictly above them. */
   readonly allocator: AllocatorState;
+  /** The scheduling configuration at {@link CatalogPosition.revision}; undefined when none was ever saved (the defaults apply). */
+  readonly schedulingConfig: SchedulingConfig | undefined;
 }
 
 /** Options of {@link openEtcdStore}: `endpoints` or `client`, plus these. */
@@ -70,6 +74,9 @@ export type EtcdStoreOptions = EtcdConnectionOptions & {
  *   off (`STORAGE`) until `load` is called again.
  * - Allocator ceilings: a compare-and-swap of the field-wise maximum
  *   ({@link AllocatorCeilings}), so a stored ceiling never goes down.
+ * - The scheduling configuration: one `scheduling` key replaced whole,
+ *   compared on its revision ({@link SchedulingRecord}), read with the head
+ *   at the start of every term.
  *
  * With a {@link LeaderGuard}, every write also compares the leader key's
  * create revision with this member's term ({@link TermFence}): once the term
@@ -100,10 +107,12 @@ export class EtcdStore implements Store {
   readonly #chain: CatalogChain;
   readonly #pending: PendingBatch;
   readonly #ceilings: AllocatorCeilings;
+  readonly #scheduling: SchedulingRecord;
   #closed = false;
   #position: CatalogPosition | undefined;
   #catalogTail: Promise<void> = Promise.resolve();
   #allocTail: Promise<void> = Promise.resolve();
+  #configTail: Promise<void> = Promise.resolve();
 
   /** @internal use {@link openEtcdStore}. */
   constructor(init: { ctx: StoreContext; ownsClient: boolean; pageSize: number }) {
@@ -115,6 +124,7 @@ export class EtcdStore implements Store {
     this.#chain = new CatalogChain(init.ctx);
     this.#pending = new PendingBatch(init.ctx, this.#chain);
     this.#ceilings = new AllocatorCeilings(init.ctx);
+    this.#scheduling = new SchedulingRecord(init.ctx);
   }
 
   /** Counters for metrics and tests. */
@@ -123,7 +133,8 @@ export class EtcdStore implements Store {
   }
 
   /**
-   * Reads every region, a pending batch on top, and the ceilings, all at one
+   * Reads every region, a pending batch on top, the ceilings and the
+   * scheduling configuration, all at one
    * etcd revision (region keys paged). Works on followers too; on the leader
    * it also opens the current term for writes.
    *
@@ -178,8 +189,26 @@ export class EtcdStore implements Store {
   }
 
   /**
+   * Replaces the scheduling configuration (the `scheduling` key), fenced on
+   * the term like every write. Saves run one at a time, in call order.
+   *
+   * @throws PdError `NOT_LEADER` when the guard's term is over (nothing
+   *   written), `STORAGE` when etcd failed (the key then holds the old or the
+   *   new configuration), `UNAVAILABLE` when closed or the term has not loaded.
+   */
+  saveSchedulingConfig(config: SchedulingConfig): Promise<void> {
+    try {
+      this.#checkOpen();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#onConfig(() => this.#scheduling.save(this.#ctx.fence.forWrite(), config));
+  }
+
+  /**
    * Opens the guard's current term for writes like {@link load}, but reads
-   * only the keys beside the regions (one small transaction): for a member
+   * only the keys beside the regions (one small transaction; the scheduling
+   * configuration among them): for a member
    * that already holds the catalog (a warm follower), which catches up to
    * the returned {@link CatalogPosition} instead of reading every region.
    * The ceilings are those at the read's revision — after winning, so they
@@ -195,8 +224,8 @@ export class EtcdStore implements Store {
     }
     return this.#exclusive(async () => {
       const head = await readHead(this.#ctx);
-      const allocator = this.#openTerm(head);
-      return { revision: head.revision, commitRevision: head.commitRevision, allocator };
+      const { allocator, schedulingConfig } = this.#openTerm(head);
+      return { revision: head.revision, commitRevision: head.commitRevision, allocator, schedulingConfig };
     });
   }
 
@@ -209,7 +238,7 @@ export class EtcdStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([this.#catalogTail, this.#allocTail]);
+    await Promise.all([this.#catalogTail, this.#allocTail, this.#configTail]);
     if (this.#ownsClient) this.#ctx.client.close();
   }
 
@@ -218,8 +247,8 @@ export class EtcdStore implements Store {
   }
 
   // Region writes run one at a time (each is a link of the chain), ceiling
-  // writes one at a time (each compares the last revision); the two queues
-  // are independent, and a load waits for both.
+  // writes one at a time (each compares the last revision), configuration
+  // writes likewise; the three queues are independent, and a load waits for all.
 
   #onCatalog<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#catalogTail.then(task);
@@ -233,29 +262,41 @@ export class EtcdStore implements Store {
     return run;
   }
 
-  /** Runs `task` with no catalog or allocator write in flight. */
+  #onConfig<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#configTail.then(task);
+    this.#configTail = run.then(noop, noop);
+    return run;
+  }
+
+  /** Runs `task` with no catalog, allocator or configuration write in flight. */
   #exclusive<T>(task: () => Promise<T>): Promise<T> {
-    const run = Promise.all([this.#catalogTail, this.#allocTail]).then(task);
+    const run = Promise.all([this.#catalogTail, this.#allocTail, this.#configTail]).then(task);
     const settled = run.then(noop, noop);
     this.#catalogTail = settled;
     this.#allocTail = settled;
+    this.#configTail = settled;
     return run;
   }
 
   async #load(): Promise<ClusterSnapshot> {
     const { head, regions } = await readCatalog(this.#ctx, this.#pageSize);
-    const allocator = this.#openTerm(head);
-    return { regions: [...regions.values()], allocator };
+    const { allocator, schedulingConfig } = this.#openTerm(head);
+    return { regions: [...regions.values()], allocator, ...(schedulingConfig !== undefined && { schedulingConfig }) };
   }
 
-  /** Makes what `head` shows the base of this store's writes (and opens the guard's term when it is the one shown). */
-  #openTerm(head: CatalogHead): AllocatorState {
+  /**
+   * Makes what `head` shows the base of this store's writes (and opens the
+   * guard's term when it is the one shown). A malformed value fails it
+   * before anything changes.
+   */
+  #openTerm(head: CatalogHead): { allocator: AllocatorState; schedulingConfig: SchedulingConfig | undefined } {
+    const schedulingConfig = this.#scheduling.loaded(head.schedulingKv);
     const allocator = this.#ceilings.loaded(head.allocKv);
     this.#chain.reset(head.commitKv?.mod_revision ?? "0");
     this.#pending.reset(head.pending);
     this.#ctx.fence.loaded(head.leaderKv);
     this.#position = { revision: head.revision, commitRevision: head.commitRevision };
-    return allocator;
+    return { allocator, schedulingConfig };
   }
 
   async #append(edits: RegionEdit[]): Promise<void> {

@@ -1,5 +1,9 @@
+import type { ExecutableOperationKind } from "../schedule/operation.js";
+
 /**
  * What a store reports in a heartbeat. `capacity` and `available` are bytes.
+ * The optional fields were added after NoKV's original contract: undefined
+ * means the store did not say (NoKV's Go stores never do).
  */
 export interface StoreStats {
   readonly storeId: bigint;
@@ -7,6 +11,22 @@ export interface StoreStats {
   readonly leaderNum: bigint;
   readonly capacity: bigint;
   readonly available: bigint;
+  /** Bytes the store's data takes; unknown: PD uses `capacity - available`. */
+  readonly usedSize?: bigint;
+  /** Bytes written to the store since its previous heartbeat. */
+  readonly bytesWritten?: bigint;
+  /** Keys written to the store since its previous heartbeat. */
+  readonly keysWritten?: bigint;
+}
+
+/**
+ * A store heartbeat: its stats and the operation kinds it executes. A store
+ * that leaves `capabilities` undefined (every NoKV Go store) is only ever
+ * sent leader transfers, exactly as before capabilities existed; one that
+ * gives them is sent the listed kinds only (none for an empty list).
+ */
+export interface StoreHeartbeat extends StoreStats {
+  readonly capabilities?: readonly ExecutableOperationKind[];
 }
 
 /**

@@ -17,6 +17,7 @@ describe("resolvePdServerConfig", () => {
       idWindow: 1000n,
       liveness: DEFAULT_CLUSTER_CONFIG.liveness,
       operators: DEFAULT_CLUSTER_CONFIG.operators,
+      schedulePolicy: DEFAULT_CLUSTER_CONFIG.schedulePolicy,
       metrics: false,
       reflection: true,
       shutdownGraceMs: 5000,
@@ -32,10 +33,13 @@ describe("resolvePdServerConfig", () => {
       limits: { maxMessageBytes: undefined, maxKeyBytes: 10 },
       liveness: { disconnectedAfterMs: 5, downAfterMs: undefined },
       operators: { transferTimeoutMs: undefined, maxInFlightPerStore: 2 },
+      schedulePolicy: { checkBatch: 8, scanLimit: undefined },
     });
     expect(c.limits).toEqual({ ...DEFAULT_REQUEST_LIMITS, maxKeyBytes: 10 });
     expect(c.liveness).toEqual({ disconnectedAfterMs: 5, downAfterMs: DEFAULT_CLUSTER_CONFIG.liveness.downAfterMs });
-    expect(c.operators).toEqual({ transferTimeoutMs: DEFAULT_CLUSTER_CONFIG.operators.transferTimeoutMs, maxInFlightPerStore: 2 });
+    expect(c.operators).toEqual({ ...DEFAULT_CLUSTER_CONFIG.operators, maxInFlightPerStore: 2 });
+    expect(c.operators.transferTimeoutMs).toBe(30_000);
+    expect(c.schedulePolicy).toEqual({ ...DEFAULT_CLUSTER_CONFIG.schedulePolicy, checkBatch: 8 });
     expect(c.metrics).toBe(true); // on with a status address unless turned off
     expect(resolvePdServerConfig(c)).toEqual(c);
   });
@@ -52,5 +56,7 @@ describe("resolvePdServerConfig", () => {
     expect(() => resolvePdServerConfig({ limits: { maxKeyBytes: 0 } })).toThrow(/maxKeyBytes/);
     expect(() => resolvePdServerConfig({ liveness: { disconnectedAfterMs: 10, downAfterMs: 1 } })).toThrow(/downAfterMs/);
     expect(() => resolvePdServerConfig({ shutdownGraceMs: -1 })).toThrow(/shutdownGraceMs/);
+    expect(() => resolvePdServerConfig({ operators: { addPeerTimeoutMs: 0 } })).toThrow(/addPeerTimeoutMs/);
+    expect(() => resolvePdServerConfig({ schedulePolicy: { highSpaceRatio: 0.9 } })).toThrow(/highSpaceRatio/);
   });
 });

@@ -1,4 +1,4 @@
-import { type ClusterConfig, type LivenessThresholds, type OperatorLimits, resolveClusterConfig } from "@nokv/pd-core";
+import { type ClusterConfig, type ClusterConfigOptions, type LivenessThresholds, resolveClusterConfig, type SchedulePolicy, type SchedulingLimits } from "@nokv/pd-core";
 import { type RequestLimits, resolveRequestLimits } from "../service/limits.js";
 import { checkTlsOptions, type PdTlsOptions } from "../tls/tls.js";
 
@@ -35,8 +35,14 @@ export interface PdServerSettings {
   readonly idWindow?: bigint | undefined;
   /** When silent stores count as disconnected / down. Default 20 s / 30 min. */
   readonly liveness?: Partial<LivenessThresholds> | undefined;
-  /** Bounds of in-flight leader transfers. Default 30 s timeout, 4 per store. */
-  readonly operators?: Partial<OperatorLimits> | undefined;
+  /**
+   * Bounds of operators in flight and their step timeouts. Default: leader
+   * transfers 30 s and 4 per store, TiKV's timeouts for the other steps
+   * (pd-core's `DEFAULT_SCHEDULING_LIMITS`).
+   */
+  readonly operators?: ClusterConfigOptions["operators"];
+  /** Batch sizes and thresholds of the checkers and schedulers (pd-core's `DEFAULT_SCHEDULE_POLICY`). */
+  readonly schedulePolicy?: ClusterConfigOptions["schedulePolicy"];
   /** Record Prometheus metrics. Default: on when `statusAddr` is given. */
   readonly metrics?: boolean | undefined;
   /** Serve gRPC server reflection. Default true. */
@@ -64,7 +70,8 @@ export interface PdServerConfig {
   readonly tsoWindowMs: number;
   readonly idWindow: bigint;
   readonly liveness: LivenessThresholds;
-  readonly operators: OperatorLimits;
+  readonly operators: SchedulingLimits;
+  readonly schedulePolicy: SchedulePolicy;
   readonly metrics: boolean;
   readonly reflection: boolean;
   readonly shutdownGraceMs: number;
@@ -107,6 +114,7 @@ export function resolvePdServerConfig(settings: PdServerSettings = {}): PdServer
     maxTsoCount: limits.maxTsoCount,
     liveness: settings.liveness,
     operators: settings.operators,
+    schedulePolicy: settings.schedulePolicy,
   });
   const shutdownGraceMs = settings.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
   if (!(Number.isFinite(shutdownGraceMs) && shutdownGraceMs >= 0)) {
@@ -123,6 +131,7 @@ export function resolvePdServerConfig(settings: PdServerSettings = {}): PdServer
     idWindow: cluster.idWindow,
     liveness: cluster.liveness,
     operators: cluster.operators,
+    schedulePolicy: cluster.schedulePolicy,
     metrics: settings.metrics ?? settings.statusAddr !== undefined,
     reflection: settings.reflection ?? true,
     shutdownGraceMs,
@@ -140,5 +149,6 @@ export function clusterConfigOf(config: PdServerConfig): ClusterConfig {
     maxTsoCount: config.limits.maxTsoCount,
     liveness: config.liveness,
     operators: config.operators,
+    schedulePolicy: config.schedulePolicy,
   };
 }

@@ -4,14 +4,14 @@ import type { Cluster, Leadership } from "@nokv/pd-core";
 import type {
   CompactRegionJson,
   DashboardAssets,
+  DashboardOperatorsJson,
   DashboardRegionChangesJson,
   DashboardRegionPageJson,
   DashboardSummaryJson,
-  LeaderTransfersJson,
 } from "@nokv/pd-dashboard";
 import { keyToTikvHex, membersToTikvJson, type Region, storesToTikvJson } from "@nokv/pd-model";
 import type { RegionJournal } from "./region-journal.js";
-import { type StatusHistory, transferToJson } from "./status-history.js";
+import type { StatusHistory } from "./status-history.js";
 
 /** What the status page's endpoints read, beside the leadership. */
 export interface DashboardDeps {
@@ -25,12 +25,6 @@ export interface DashboardDeps {
   readonly startedMonoMs: number;
   /** Wall-clock ms at server start. */
   readonly startedWallMs: number;
-}
-
-/** What the status server tells the page's endpoints about itself. */
-export interface DashboardRouting {
-  /** Whether the status server answers `/pd/api/v1/operators` (the full scheduling API). */
-  readonly hasOperatorsApi: () => Promise<boolean>;
 }
 
 /** An error the status server turns into a JSON answer with this status. */
@@ -49,8 +43,8 @@ const HEX_KEY = /^(?:[0-9A-Fa-f]{2})*$/;
 function compact(cluster: Cluster, r: Region, elideEnd: boolean): CompactRegionJson {
   const peers: string[] = [];
   for (const p of r.peers) peers.push(p.storeId.toString(), p.peerId.toString());
-  // PD learns who leads only from the transfers it saw complete (a region heartbeat names no leader).
-  const leader = cluster.operators.knownLeaderStore(r);
+  // What the region's heartbeat named, else a leader transfer seen complete (NoKV's Go stores name no leader).
+  const leader = cluster.scheduling.leaderStoreOf(r);
   return [
     r.id.toString(),
     keyToTikvHex(r.startKey),
@@ -71,14 +65,12 @@ export const DASHBOARD_MAX_PAGE = 10_000;
 
 /**
  * The JSON endpoints of the status page, under `/pd/api/v1/`: `dashboard/summary`,
- * `dashboard/regions`, `dashboard/region-changes` and `leader-transfers`.
- * Returns undefined for any other path. `cluster()` throws the status
- * server's 503 when this member does not serve.
+ * `dashboard/regions` and `dashboard/region-changes`. (The operators are
+ * TiKV's `operators` and `operators/records`, which the status server
+ * serves for everyone.) Returns undefined for any other path. `cluster()`
+ * throws the status server's 503 when this member does not serve.
  */
-export function createDashboardApi(
-  deps: DashboardDeps,
-  routing: DashboardRouting,
-): (rest: string, q: URLSearchParams, cluster: () => Cluster) => Promise<unknown> | undefined {
+export function createDashboardApi(deps: DashboardDeps): (rest: string, q: URLSearchParams, cluster: () => Cluster) => Promise<unknown> | undefined {
   const instance = randomBytes(6).toString("hex");
 
   function serving(): Cluster | undefined {
@@ -89,8 +81,13 @@ export function createDashboardApi(
     }
   }
 
+  function operators(c: Cluster): DashboardOperatorsJson {
+    const counters: Record<string, number> = { create: 0, success: 0, timeout: 0, cancelled: 0, replaced: 0 };
+    for (const [, event, n] of c.scheduling.operators.counters()) counters[event] = (counters[event] ?? 0) + n;
+    return { in_flight: c.scheduling.operators.size, counters };
+  }
+
   async function summary(q: URLSearchParams): Promise<DashboardSummaryJson> {
-    const schedulingApi = (await routing.hasOperatorsApi()) ? "operators" : "leader-transfers";
     const since = Number(q.get("since") ?? "0");
     const c = serving();
     const journal = c === undefined ? undefined : deps.journalOf(c);
@@ -120,10 +117,9 @@ export function createDashboardApi(
               stores: storesToTikvJson(c.storeStatuses()).stores,
               liveness: { disconnected_after_ms: c.liveness.disconnectedAfterMs, down_after_ms: c.liveness.downAfterMs },
               region_feed: { generation: journal?.generation ?? "", seq: journal?.seq ?? 0 },
-              transfers_in_flight: c.operators.size,
+              operators: operators(c),
             },
       history: { interval_ms: h.intervalMs, capacity: h.capacity, seq: h.seq, samples: h.since(Number.isFinite(since) ? since : 0) },
-      scheduling_api: schedulingApi,
     };
   }
 
@@ -175,18 +171,6 @@ export function createDashboardApi(
     return { generation, seq, reset: false, regions, removed };
   }
 
-  function transfers(c: Cluster): LeaderTransfersJson {
-    const mono = performance.now();
-    const wall = Date.now();
-    const counters = c.operators.counters();
-    return {
-      in_flight: c.operators.list().map((t) => transferToJson(t, mono, wall)),
-      recent: deps.history.recentTransfers(),
-      counters,
-      limits: { transfer_timeout_ms: c.operators.limits.transferTimeoutMs, max_in_flight_per_store: c.operators.limits.maxInFlightPerStore },
-    };
-  }
-
   return (rest, q, cluster) => {
     switch (rest) {
       case "dashboard/summary":
@@ -195,8 +179,6 @@ export function createDashboardApi(
         return Promise.resolve(regions(q, cluster()));
       case "dashboard/region-changes":
         return Promise.resolve(changes(q, cluster()));
-      case "leader-transfers":
-        return Promise.resolve(transfers(cluster()));
       default:
         return undefined;
     }

@@ -6,13 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { type Client, credentials } from "@grpc/grpc-js";
-import type {
-  DashboardRegionChangesJson,
-  DashboardRegionPageJson,
-  DashboardSummaryJson,
-  LeaderTransfersJson,
-} from "@nokv/pd-dashboard";
+import type { DashboardRegionChangesJson, DashboardRegionPageJson, DashboardSummaryJson } from "@nokv/pd-dashboard";
+import { operatorFromTikvJson, type TikvOperatorJson } from "@nokv/pd-model";
 import { PDClient, type RegionMeta } from "@nokv/pd-proto";
+import { waitUntil } from "@nokv/testkit";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createPdServer, type PdServer, type PdServerOptions } from "../index.js";
@@ -71,16 +68,6 @@ function meta(id: bigint, start: string, end: string, version = 1n, stores = [1n
 const hb = (pd: PDClient, region: RegionMeta) => call<{ region: RegionMeta }, { accepted: boolean }>(pd, "regionHeartbeat", { region });
 const storeHb = (pd: PDClient, storeId: bigint, leaderNum = 0n) =>
   call(pd, "storeHeartbeat", { storeId, regionNum: 2n, leaderNum, capacity: 1000n, available: 600n });
-
-async function waitFor<T>(what: string, pred: () => Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    const v = await pred();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("the status page's files", () => {
   it("redirects / to /dashboard/ and serves the HTML no-cache, with a self-only CSP", async () => {
@@ -144,15 +131,15 @@ describe("the status page's endpoints", () => {
     await storeHb(pd, 1n, 1n);
     await hb(pd, meta(7n, "", ""));
     await call(pd, "tso", { count: 3n });
-    const s = await waitFor("a sample with the store", async () => {
+    const s = await waitUntil("a sample with the store", async () => {
       const j = (await http("/pd/api/v1/dashboard/summary")).json as DashboardSummaryJson;
       return j.history.samples.some((x) => x.stores["1"] !== undefined && x.regions === 1) ? j : undefined;
     });
     expect(s.member).toMatchObject({ name: "pd", serving: true });
     expect(s.member.uptime_ms).toBeGreaterThanOrEqual(0);
     expect(s.members.leader?.name).toBe("pd");
-    expect(s.scheduling_api).toBe("leader-transfers");
     const c = s.cluster!;
+    expect(c.operators).toEqual({ in_flight: 0, counters: { create: 0, success: 0, timeout: 0, cancelled: 0, replaced: 0 } });
     expect(c.region_count).toBe(1);
     expect(c.stores[0]).toMatchObject({ store: { id: "1", state_name: "Up" }, status: { leader_count: "1" } });
     expect(BigInt(c.allocators.id_next)).toBeGreaterThan(70n); // moved past the peer ids the heartbeat reported
@@ -222,32 +209,45 @@ describe("the status page's endpoints", () => {
     expect(((await http(`/pd/api/v1/dashboard/region-changes?generation=${page.generation}`)).json as DashboardRegionChangesJson).reset).toBe(true);
   });
 
-  it("leader-transfers: the hints in flight, with stores, peers, epoch and age", async () => {
+  it("operators: a leader transfer for stores without capabilities, in flight then ended, in the one shape the page reads", async () => {
     const { pd, http } = await start();
     await hb(pd, meta(1n, "", "m", 1n, [1n, 2n]));
     await hb(pd, meta(2n, "m", "", 1n, [1n, 2n]));
     await storeHb(pd, 2n, 0n);
-    await storeHb(pd, 1n, 2n); // two leaders against none: PD hints one transfer from store 1 to 2
-    const t = (await http("/pd/api/v1/leader-transfers")).json as LeaderTransfersJson;
-    expect(t.in_flight).toHaveLength(1);
-    expect(t.in_flight[0]).toMatchObject({ source_store_id: "1", target_store_id: "2", epoch: { conf_ver: "1", version: "1" } });
-    const regionId = BigInt(t.in_flight[0]!.region_id);
-    expect(t.in_flight[0]!.target_peer_id).toBe((regionId * 10n + 2n).toString());
-    expect(Number(t.in_flight[0]!.issued_at_ms)).toBeGreaterThan(Date.now() - 60_000);
-    expect(t.counters).toEqual({ issued: 1, completed: 0, expired: 0, cancelled: 0 });
-    expect(t.limits).toEqual({ transfer_timeout_ms: 30_000, max_in_flight_per_store: 4 });
-
-    // Store 1 reports one leader fewer: the transfer completed, and the sampler lists it as recent.
-    await storeHb(pd, 1n, 1n);
-    const done = await waitFor("the ended transfer", async () => {
-      const j = (await http("/pd/api/v1/leader-transfers")).json as LeaderTransfersJson;
-      return j.recent.length > 0 ? j : undefined;
+    await storeHb(pd, 1n, 2n); // two leaders against none: PD plans one transfer from store 1 to 2
+    const ops = (await http("/pd/api/v1/operators?object=1&limit=50")).json as TikvOperatorJson[];
+    expect(ops).toHaveLength(1);
+    const op = operatorFromTikvJson(ops[0]!);
+    expect(op).toMatchObject({
+      kind: "balance-leader",
+      state: "running",
+      steps: ["transfer leader from store 1 to store 2"],
+      currentStep: 0,
+      regionEpoch: { version: 1n, confVersion: 1n },
     });
-    expect(done.in_flight).toEqual([]);
-    expect(done.recent[0]).toMatchObject({ region_id: regionId.toString(), outcome: "completed" });
+    expect(ops[0]).toMatchObject({ desc: "balance-leader", kind: "leader", status: "Started", steps: [{ desc: "transfer leader from store 1 to store 2", done: false }] });
+    expect(ops[0]).not.toHaveProperty("finished_at_ms");
+    expect(Number(op.createdAtMs)).toBeGreaterThan(Date.now() - 60_000);
+    const regionId = op.regionId;
+    const summary = (await http("/pd/api/v1/dashboard/summary")).json as DashboardSummaryJson;
+    expect(summary.cluster!.operators).toEqual({ in_flight: 1, counters: { create: 1, success: 0, timeout: 0, cancelled: 0, replaced: 0 } });
+    expect((await http("/pd/api/v1/operators/records?object=1")).json).toEqual([]);
+
+    // Store 1 reports one leader fewer: the transfer completed, and moved to the records with its outcome.
+    await storeHb(pd, 1n, 1n);
+    expect((await http("/pd/api/v1/operators?object=1")).json).toEqual([]);
+    const records = (await http("/pd/api/v1/operators/records?object=1&limit=8")).json as TikvOperatorJson[];
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ region_id: regionId.toString(), status: "Success", steps: [{ done: true }] });
+    expect(BigInt(records[0]!.finished_at_ms!)).toBe(BigInt(records[0]!.created_at_ms) + BigInt(records[0]!.age_ms));
+    const after = (await http("/pd/api/v1/dashboard/summary")).json as DashboardSummaryJson;
+    expect(after.cluster!.operators).toEqual({ in_flight: 0, counters: { create: 1, success: 1, timeout: 0, cancelled: 0, replaced: 0 } });
     // PD now knows that region's leader: the map colours it by store 2.
     const page = (await http("/pd/api/v1/dashboard/regions")).json as DashboardRegionPageJson;
     expect(page.regions.find((r) => r[0] === regionId.toString())![5]).toBe("2");
+    // The retired path is gone, not silently empty.
+    expect((await http("/pd/api/v1/leader-transfers")).status).toBe(404);
+    expect((await http("/pd/api/v1/operators?limit=0")).status).toBe(400);
   });
 
   it("a member that may not serve answers the summary without cluster data, and 503 for the cluster's endpoints", async () => {
@@ -262,7 +262,7 @@ describe("the status page's endpoints", () => {
       expect(s.member.serving).toBe(false);
       expect(s.cluster).toBeNull();
       expect((await http("/pd/api/v1/dashboard/regions")).status).toBe(503);
-      expect((await http("/pd/api/v1/leader-transfers")).status).toBe(503);
+      expect((await http("/pd/api/v1/operators?object=1")).status).toBe(503);
     } finally {
       (leadership as { serving: () => unknown }).serving = serving;
     }

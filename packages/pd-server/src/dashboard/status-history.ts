@@ -1,5 +1,5 @@
-import type { Cluster, InFlightTransfer } from "@nokv/pd-core";
-import type { DashboardCountersJson, DashboardSampleJson, EndedLeaderTransferJson, LeaderTransferJson } from "@nokv/pd-dashboard";
+import type { Cluster } from "@nokv/pd-core";
+import type { DashboardCountersJson, DashboardSampleJson } from "@nokv/pd-dashboard";
 
 /** Options of {@link StatusHistory}. */
 export interface StatusHistoryOptions {
@@ -18,32 +18,12 @@ export interface StatusHistoryOptions {
 }
 
 const LIVENESS_CODE = { up: 0, disconnected: 1, down: 2, unknown: 3 } as const;
-const RECENT_TRANSFERS = 50;
-
-/**
- * A leader transfer in the status API's shape; its wall-clock issue time is
- * derived from its monotonic age (the tracker stamps transfers with PD's
- * monotonic clock).
- */
-export function transferToJson(t: InFlightTransfer, monoNowMs: number, wallNowMs: number): LeaderTransferJson {
-  const age = Math.max(0, monoNowMs - t.issuedAtMs);
-  return {
-    region_id: t.op.regionId.toString(),
-    source_store_id: t.sourceStoreId.toString(),
-    target_store_id: t.targetStoreId.toString(),
-    source_peer_id: t.op.sourcePeerId.toString(),
-    target_peer_id: t.op.targetPeerId.toString(),
-    epoch: { conf_ver: t.epoch.confVersion.toString(), version: t.epoch.version.toString() },
-    issued_at_ms: String(Math.round(wallNowMs - age)),
-    age_ms: Math.round(age),
-  };
-}
 
 /**
  * PD's short memory for the status page: a ring of samples, one a second
  * over the last five minutes, of the stores (regions, leaders, space,
- * liveness) and of the activity counters, plus the leader transfers that
- * recently left the in-flight set.
+ * liveness) and of the activity counters. (What the scheduler did is not
+ * kept here: the operator controller keeps its own history, with outcomes.)
  *
  * PD keeps it, not the page, so that a page opened during an incident shows
  * the last minutes at once (and a reload loses nothing); it costs one
@@ -61,11 +41,6 @@ export class StatusHistory {
   #seq = 0;
   #timer: NodeJS.Timeout | undefined;
   #busy = false;
-  /** In-flight transfers at the last sample, by region id, with the counters then. */
-  #lastInFlight = new Map<bigint, InFlightTransfer>();
-  #lastOutcomes: { completed: number; expired: number; cancelled: number } | undefined;
-  #lastCluster: Cluster | undefined;
-  readonly #recent: EndedLeaderTransferJson[] = [];
 
   constructor(options: StatusHistoryOptions) {
     this.#o = options;
@@ -100,11 +75,6 @@ export class StatusHistory {
     return first < 0 ? [] : this.#ring.slice(first);
   }
 
-  /** Transfers that left the in-flight set, newest first. */
-  recentTransfers(): readonly EndedLeaderTransferJson[] {
-    return this.#recent;
-  }
-
   /** Takes one sample now (the timer calls it; tests may too). Overlapping calls are skipped. */
   async sample(): Promise<void> {
     if (this.#busy) return;
@@ -115,7 +85,7 @@ export class StatusHistory {
       const mono = this.#mono();
       const wall = this.#wall();
       const stores: Record<string, [string, string, string, string, number]> = {};
-      let transfers = 0;
+      let operators = 0;
       if (cluster !== undefined) {
         for (const s of cluster.storeStatuses()) {
           stores[s.storeId.toString()] = [
@@ -126,9 +96,8 @@ export class StatusHistory {
             LIVENESS_CODE[s.liveness],
           ];
         }
-        transfers = cluster.operators.size;
+        operators = cluster.scheduling.operators.size;
       }
-      this.noteTransfers();
       this.#seq++;
       this.#ring.push({
         seq: this.#seq,
@@ -137,55 +106,11 @@ export class StatusHistory {
         counters,
         stores,
         regions: cluster?.regions.size ?? 0,
-        transfers_in_flight: transfers,
+        operators_in_flight: operators,
       });
       if (this.#ring.length > this.capacity) this.#ring.shift();
     } finally {
       this.#busy = false;
     }
-  }
-
-  /**
-   * Diffs the scheduler's in-flight transfers against the last look and
-   * keeps those that left as recent. The server calls it after every store
-   * heartbeat (the only call that issues, completes or drops transfers) and
-   * each sample. The tracker keeps counters, not per-transfer outcomes: an
-   * ended transfer gets an outcome only when exactly one counter moved, by
-   * exactly the number that ended.
-   */
-  noteTransfers(): void {
-    const cluster = this.#o.cluster();
-    if (cluster === undefined) {
-      this.#lastCluster = undefined;
-      return;
-    }
-    const mono = this.#mono();
-    const wall = this.#wall();
-    const now = new Map<bigint, InFlightTransfer>();
-    for (const t of cluster.operators.list()) now.set(t.op.regionId, t);
-    const c = cluster.operators.counters();
-    const outcomes = { completed: c.completed, expired: c.expired, cancelled: c.cancelled };
-    if (cluster === this.#lastCluster && this.#lastOutcomes !== undefined) {
-      const ended: InFlightTransfer[] = [];
-      for (const [id, t] of this.#lastInFlight) {
-        const still = now.get(id);
-        if (still === undefined || still.issuedAtMs !== t.issuedAtMs) ended.push(t);
-      }
-      if (ended.length > 0) {
-        const moved = (Object.keys(outcomes) as Array<keyof typeof outcomes>).filter((k) => outcomes[k] !== this.#lastOutcomes![k]);
-        const only = moved.length === 1 ? moved[0]! : undefined;
-        const outcome = only !== undefined && outcomes[only] - this.#lastOutcomes[only] === ended.length ? only : "ended";
-        for (const t of ended) {
-          this.#recent.unshift({ ...transferToJson(t, mono, wall), ended_at_ms: String(Math.round(wall)), outcome });
-        }
-        this.#recent.length = Math.min(this.#recent.length, RECENT_TRANSFERS);
-      }
-    } else if (cluster !== this.#lastCluster) {
-      // Another term's model: what the previous one had in flight is not this one's.
-      this.#recent.length = 0;
-    }
-    this.#lastInFlight = now;
-    this.#lastOutcomes = outcomes;
-    this.#lastCluster = cluster;
   }
 }

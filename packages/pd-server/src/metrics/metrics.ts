@@ -189,10 +189,10 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
   });
   new Gauge({
     name: "pd_scheduler_transfers_in_flight",
-    help: "Leader transfers issued and not yet finished, stale or timed out.",
+    help: "Leader transfers (balance-leader operators) issued and not yet finished, stale or timed out.",
     registers: [registry],
     collect() {
-      this.set(cluster()?.operators.size ?? 0);
+      this.set(cluster()?.scheduling.operators.list().filter((op) => op.kind === "balance-leader").length ?? 0);
     },
   });
   for (const outcome of ["issued", "completed", "expired", "cancelled"] as const) {
@@ -200,9 +200,75 @@ export function createPdMetrics(sources: PdMetricsSources): PdMetrics {
       registry,
       `pd_scheduler_transfers_${outcome}_total`,
       `Leader transfers ${outcome} since start-up.`,
-      () => cluster()?.operators.counters()[outcome] ?? 0,
+      () => cluster()?.scheduling.operators.transferCounters()[outcome] ?? 0,
     );
   }
+  // Operators by kind and event, sampled from the cluster's counters at scrape time.
+  const operatorsSeen = new Map<string, number>();
+  new Counter({
+    name: "pd_schedule_operators_total",
+    help: "Operators by kind (balance-leader, balance-region, replace-down-replica, make-up-replica, remove-extra-replica, promote-learner, remove-learner) and event (create, success, timeout, cancelled, replaced).",
+    labelNames: ["kind", "event"] as const,
+    registers: [registry],
+    collect() {
+      for (const [kind, event, n] of cluster()?.scheduling.operators.counters() ?? []) {
+        const key = `${kind}/${event}`;
+        const seen = operatorsSeen.get(key) ?? 0;
+        if (n > seen) this.inc({ kind, event }, n - seen);
+        operatorsSeen.set(key, n);
+      }
+    },
+  });
+  new Gauge({
+    name: "pd_schedule_operators_in_flight",
+    help: "Operators in flight, by kind.",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      const n = new Map<string, number>();
+      for (const op of cluster()?.scheduling.operators.list() ?? []) n.set(op.kind, (n.get(op.kind) ?? 0) + 1);
+      for (const [kind, v] of n) this.set({ kind }, v);
+    },
+  });
+  const hitsSeen = { "add-peer": 0, "remove-peer": 0 };
+  new Counter({
+    name: "pd_schedule_store_limit_hits_total",
+    help: "Operators not planned because a store's limit (add-peer or remove-peer operations per minute) was spent, by type.",
+    labelNames: ["type"] as const,
+    registers: [registry],
+    collect() {
+      const hits = cluster()?.scheduling.limiter.hits();
+      if (hits === undefined) return;
+      for (const type of ["add-peer", "remove-peer"] as const) {
+        if (hits[type] > hitsSeen[type]) this.inc({ type }, hits[type] - hitsSeen[type]);
+        hitsSeen[type] = hits[type];
+      }
+    },
+  });
+  new Gauge({
+    name: "pd_regions_under_replicated",
+    help: "Regions with fewer voters that are not lost (store down, or reported down for the down threshold) than max-replicas.",
+    registers: [registry],
+    collect() {
+      this.set(cluster()?.scheduling.underReplicatedRegions ?? 0);
+    },
+  });
+  new Gauge({
+    name: "pd_schedule_pending_checks",
+    help: "Regions waiting for the replica checker (repairs the store limits have not let through yet).",
+    registers: [registry],
+    collect() {
+      this.set(cluster()?.scheduling.pendingChecks ?? 0);
+    },
+  });
+  sampledCounter(registry, "pd_schedule_store_heartbeats_total", "Store heartbeats scheduled on.", () => cluster()?.scheduling.cost().storeHeartbeats ?? 0);
+  sampledCounter(
+    registry,
+    "pd_schedule_store_heartbeat_seconds_total",
+    "Time spent scheduling on store heartbeats (planning and dispatch); divide by pd_schedule_store_heartbeats_total for the mean.",
+    () => (cluster()?.scheduling.cost().totalMs ?? 0) / 1000,
+  );
   const stats = sources.storageStats;
   if (stats !== undefined) {
     sampledCounter(registry, "pd_storage_log_appends_total", "Appends written to the edit log.", () => stats().appends);

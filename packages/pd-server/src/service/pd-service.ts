@@ -8,9 +8,9 @@ import {
   operationToWire,
   type PDServer,
   type RegionHeartbeatResponse,
-  regionFromWire,
+  regionHeartbeatFromWire,
   regionToWire,
-  storeStatsFromWire,
+  storeHeartbeatFromWire,
   storeStatusToWire,
   type TsoRequest,
   type TsoResponse,
@@ -100,14 +100,17 @@ export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIM
 
   return {
     storeHeartbeat: unary("StoreHeartbeat", (req, cluster) => {
-      const ops = cluster.storeHeartbeat(storeStatsFromWire(req));
+      // A store without capabilities gets operations with fields 1-4 only: exactly the old bytes.
+      const ops = cluster.storeHeartbeat(storeHeartbeatFromWire(req));
       return { accepted: true, operations: ops.map(operationToWire) };
     }),
 
     regionHeartbeat: unary("RegionHeartbeat", (req, cluster) => {
-      const meta = req.region;
-      if (meta === undefined) throw new PdError("INVALID_ARGUMENT", "region heartbeat: region is required");
-      return cluster.regionHeartbeat(regionFromWire(meta)).then((outcome) => {
+      const hb = regionHeartbeatFromWire(req);
+      if (hb === undefined) throw new PdError("INVALID_ARGUMENT", "region heartbeat: region is required");
+      const { region, ...extras } = hb;
+      const meta = req.region!;
+      return cluster.regionHeartbeat(region, extras).then((outcome) => {
         if (outcome.removedRegionIds.length > 0) {
           log.info({ regionId: meta.id.toString(), replaced: outcome.removedRegionIds.map(String) }, "region replaced overlapping regions");
         }

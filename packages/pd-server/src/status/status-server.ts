@@ -5,12 +5,17 @@ import { type Cluster, isPdError, type Leadership } from "@nokv/pd-core";
 import {
   keyToTikvHex,
   membersToTikvJson,
+  operatorToTikvJson,
+  operatorToTikvString,
   parseUint64,
   regionPageToTikvJson,
   regionToTikvJson,
+  schedulingConfigToTikvJson,
+  storeLimitsToTikvJson,
   storesToTikvJson,
   storeToTikvJson,
   stringifyJson as stringify,
+  tikvOperatorKind,
 } from "@nokv/pd-model";
 import type { Logger } from "pino";
 import { createDashboardApi, DashboardHttpError, type DashboardDeps, serveDashboardFile } from "../dashboard/dashboard-http.js";
@@ -67,30 +72,35 @@ function send(res: ServerResponse, status: number, body: string, contentType = "
   res.end(body);
 }
 
+/** The `limit` query parameter: at most this many entries; undefined when absent. */
+function limitParam(q: URLSearchParams): number | undefined {
+  const raw = q.get("limit");
+  if (raw === null) return undefined;
+  if (!/^[1-9][0-9]{0,8}$/.test(raw)) throw new HttpError(400, `invalid limit ${JSON.stringify(raw)}: expected a positive integer`);
+  return Number(raw);
+}
+
 /**
  * The status address (`--status-addr`): Prometheus metrics on `/metrics` and
  * a JSON inspection API modelled on TiKV PD's `/pd/api/v1` (`stores`,
  * `store/{id}`, `regions`, `region/id/{id}`, `region/key/{key}`, `health`,
- * `members`). GET only. Errors are JSON `{"error": "..."}`: 400 for bad
+ * `members`; scheduling: `operators` (in flight, oldest first; strings, or
+ * with `?object=1` pd-model's `TikvOperatorJson`; `?kind=` TiKV's kind flags,
+ * `?limit=N`), `operators/records` (ended, newest first, the same
+ * parameters), `operators/{region_id}`, `schedulers`
+ * (`?status=paused`), `checker/replica`, `config`, `config/schedule`,
+ * `config/replicate`, `stores/limit`). GET only: this port is read-only;
+ * scheduling is changed through the gRPC service `pb.PDScheduling`. Errors are JSON `{"error": "..."}`: 400 for bad
  * input, 404 for an unknown store, region or path, 503 (with `leader`) on a
  * member that is not the leader. With TLS options it serves HTTPS, and with
  * a CA it requires client certificates (and checks their CN when a list is given).
  * With `dashboard`, it also serves the status page at `/dashboard/` and the
  * page's read-only endpoints (`dashboard/summary`, `dashboard/regions`,
- * `dashboard/region-changes`, `leader-transfers`), behind the same TLS and CN check.
+ * `dashboard/region-changes`), behind the same TLS and CN check.
  */
 export async function startStatusServer(addr: { host: string; port: number }, deps: StatusServerDeps): Promise<StatusServer> {
   const { leadership, metrics, limits, log, tls } = deps;
-  // Whether this server routes `/pd/api/v1/operators` (the scheduling work of
-  // issue 14): asked once, of the router itself, so that the page learns it
-  // from its summary and never probes a path that may not exist.
-  let operatorsApi: Promise<boolean> | undefined;
-  const hasOperatorsApi = () =>
-    (operatorsApi ??= route(new URL(`${API}/operators`, "http://status")).then(
-      () => true,
-      (err: unknown) => !(err instanceof HttpError && err.status === 404 && err.message.startsWith("no such path")),
-    ));
-  const dashboardApi = deps.dashboard === undefined ? undefined : createDashboardApi(deps.dashboard, { hasOperatorsApi });
+  const dashboardApi = deps.dashboard === undefined ? undefined : createDashboardApi(deps.dashboard);
 
   function cluster(): Cluster {
     try {
@@ -127,6 +137,46 @@ export async function startStatusServer(addr: { host: string; port: number }, de
     }
     if (rest === "members") return { status: 200, body: membersToTikvJson(leadership.members()) };
     if (rest === "stores") return { status: 200, body: storesToTikvJson(cluster().storeStatuses()) };
+    if (rest === "stores/limit") {
+      const c = cluster();
+      return { status: 200, body: storeLimitsToTikvJson(c.schedulingConfig, c.storeStatuses().map((x) => x.storeId)) };
+    }
+    if (rest === "operators" || rest === "operators/records") {
+      const c = cluster();
+      const limit = limitParam(q);
+      let ops = rest === "operators" ? c.scheduling.listOperators() : c.scheduling.operators.history();
+      const kinds = q.getAll("kind");
+      if (kinds.length > 0) ops = ops.filter((op) => kinds.includes(tikvOperatorKind(op.kind)));
+      if (limit !== undefined) ops = ops.slice(0, limit);
+      return { status: 200, body: q.has("object") ? ops.map(operatorToTikvJson) : ops.map(operatorToTikvString) };
+    }
+    if (rest.startsWith("operators/")) {
+      const id = parseId("region", rest.slice("operators/".length));
+      const c = cluster();
+      const live = c.scheduling.operators.get(id);
+      const op = live !== undefined ? c.scheduling.listOperators().find((o) => o.regionId === id) : c.scheduling.operators.history().find((o) => o.regionId === id);
+      if (op === undefined) throw new HttpError(404, `no operator for region ${id}`);
+      return { status: 200, body: q.has("object") ? operatorToTikvJson(op) : operatorToTikvString(op) };
+    }
+    if (rest === "schedulers") {
+      const want = q.get("status");
+      if (want !== null && want !== "paused") throw new HttpError(400, `invalid status ${JSON.stringify(want)}: expected paused`);
+      return { status: 200, body: cluster().schedulers().filter((x) => want === null || x.paused).map((x) => x.name) };
+    }
+    if (rest.startsWith("checker/")) {
+      const name = rest.slice("checker/".length);
+      const checker = cluster().schedulers().find((x) => x.name === `${name}-checker`);
+      if (checker === undefined) throw new HttpError(404, `no checker ${JSON.stringify(name)}`);
+      return { status: 200, body: { paused: checker.paused } };
+    }
+    if (rest === "config" || rest === "config/schedule" || rest === "config/replicate") {
+      const c = cluster();
+      const json = schedulingConfigToTikvJson(c.schedulingConfig, {
+        maxStoreDownTimeMs: c.liveness.downAfterMs,
+        leaderScheduleLimit: c.scheduling.limits.maxInFlightPerStore,
+      });
+      return { status: 200, body: rest === "config" ? json : rest === "config/schedule" ? json.schedule : json.replication };
+    }
     if (rest.startsWith("store/")) {
       const id = parseId("store", rest.slice("store/".length));
       const s = cluster().storeStatuses().find((x) => x.storeId === id);

@@ -4,7 +4,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelCredentials, credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
-import { PDClient } from "@nokv/pd-proto";
+import { PDClient, PDSchedulingClient } from "@nokv/pd-proto";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createPdServer, type PdServer, type PdServerOptions } from "../index.js";
@@ -134,6 +134,25 @@ describe("mutual TLS", () => {
     expect(e.code).toBe(status.PERMISSION_DENIED);
     expect(e.details).toContain('"client-b"');
     expect(e.metadata.get("pd-error-code")).toEqual(["PERMISSION_DENIED"]);
+  });
+
+  it("applies the same rules to the scheduling control RPCs (pb.PDScheduling)", async () => {
+    const server = await start({ tls: { caCert: pki.ca, cert: pki.server.cert, key: pki.server.key, allowedCNs: ["client-a"] } });
+    const pause = (creds: ChannelCredentials) => {
+      const c = new PDSchedulingClient(server.address, creds);
+      clients.push(c as unknown as PDClient);
+      return new Promise<unknown>((resolve, reject) =>
+        c.setSchedulerPaused({ name: "balance-region", paused: true }, new Metadata(), { deadline: Date.now() + 3000 }, (err, res) =>
+          err ? reject(err) : resolve(res),
+        ),
+      );
+    };
+    const denied = await refused(pause(credentials.createSsl(pki.ca, pki.clientB.key, pki.clientB.cert)));
+    expect(denied.code).toBe(status.PERMISSION_DENIED);
+    expect((await refused(pause(credentials.createSsl(pki.ca)))).code).toBe(status.UNAVAILABLE);
+    expect(server.cluster.schedulingConfig.pausedSchedulers).toEqual([]);
+    expect(await pause(credentials.createSsl(pki.ca, pki.clientA.key, pki.clientA.cert))).toEqual({ scheduler: { name: "balance-region-scheduler", paused: true } });
+    expect(server.cluster.schedulingConfig.pausedSchedulers).toEqual(["balance-region-scheduler"]);
   });
 
   it("without --cacert serves TLS to any client and asks for no certificate", async () => {

@@ -177,6 +177,21 @@ describe("local-file store", () => {
     expect(got.message).toContain("regions.snap");
   });
 
+  it("keeps the scheduling config in SCHEDULING.json, and refuses to open on one it cannot read, changing nothing", async () => {
+    const dir = await tempDir();
+    const s = await openLocalFileStore({ dir });
+    await s.saveSchedulingConfig({ maxReplicas: 5, defaultStoreLimit: { addPeerPerMin: 15, removePeerPerMin: 15 }, storeLimits: [], pausedSchedulers: [] });
+    await s.close();
+    const text = await readFile(join(dir, "SCHEDULING.json"), "utf8");
+    expect(JSON.parse(text)).toMatchObject({ version: 1, max_replicas: 5 });
+    expect(await readdir(dir)).not.toContain("SCHEDULING.json.tmp");
+    await writeFile(join(dir, "SCHEDULING.json"), '{"version":1,"max_replicas":');
+    const got = await codeOf(openLocalFileStore({ dir }));
+    expect(got.code).toBe("STORAGE");
+    expect(got.message).toContain("SCHEDULING.json");
+    expect(await readFile(join(dir, "SCHEDULING.json"), "utf8")).toBe('{"version":1,"max_replicas":');
+  });
+
   it("compacts by itself once the log outgrows the threshold, and stays loadable", async () => {
     const dir = await tempDir();
     const s = await openLocalFileStore({ dir, compactMinBytes: 2000 });

@@ -2,7 +2,8 @@ import { createHash } from "node:crypto";
 import { type FileHandle, link, mkdir, open, readdir, readFile, stat, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { type AllocatorState, type AppendLimit, type ClusterSnapshot, PdError, RegionCatalog, type RegionEdit } from "@nokv/pd-core";
-import { largestIdIn, type Region } from "@nokv/pd-model";
+import { largestIdIn, type Region, type SchedulingConfig } from "@nokv/pd-model";
+import { decodeSchedulingConfig, encodeSchedulingConfig, SCHEDULING_FILE } from "../scheduling/scheduling-config-codec.js";
 import { storageError } from "../storage-error.js";
 import type { Store } from "../store.js";
 import { fsyncDir, writeFileAtomic, writeSyncedFile } from "./durable-fs.js";
@@ -177,6 +178,7 @@ export class LocalFileStore implements Store {
   readonly #maxRecordBytes: number;
   readonly #regions: Map<bigint, Region>;
   #allocator: AllocatorState;
+  #scheduling: SchedulingConfig | undefined;
   #log: FileHandle;
   #logGen: bigint;
   #logBytes: number;
@@ -211,6 +213,7 @@ export class LocalFileStore implements Store {
     recovery: RecoveryReport;
     bgLog: StorageLog | undefined;
     maxRecordBytes: number;
+    scheduling: SchedulingConfig | undefined;
   }) {
     this.#maxRecordBytes = init.maxRecordBytes;
     this.appendLimit = { maxBytes: init.maxRecordBytes, editBytes };
@@ -218,6 +221,7 @@ export class LocalFileStore implements Store {
     this.description = `local-file ${init.dir}`;
     this.#regions = init.regions;
     this.#allocator = init.allocator;
+    this.#scheduling = init.scheduling;
     this.#log = init.log;
     this.#logGen = init.logGen;
     this.#logBytes = init.logBytes;
@@ -245,7 +249,11 @@ export class LocalFileStore implements Store {
 
   async load(): Promise<ClusterSnapshot> {
     this.#checkWritable();
-    return { regions: [...this.#regions.values()], allocator: this.#allocator };
+    return {
+      regions: [...this.#regions.values()],
+      allocator: this.#allocator,
+      ...(this.#scheduling !== undefined && { schedulingConfig: this.#scheduling }),
+    };
   }
 
   /**
@@ -287,6 +295,30 @@ export class LocalFileStore implements Store {
       await writeStateFile(this.dir, state);
       this.#stats.stateWrites++;
       this.#allocator = state;
+    });
+    this.#stateChain = write.catch(() => undefined);
+    return write;
+  }
+
+  /**
+   * Replaces `SCHEDULING.json` atomically (temp file, fsync, rename,
+   * directory fsync): a crash leaves the old record or the new one.
+   * Writes are applied in call order (they share the state file's chain).
+   */
+  saveSchedulingConfig(config: SchedulingConfig): Promise<void> {
+    try {
+      this.#checkWritable();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const path = join(this.dir, SCHEDULING_FILE);
+    const write = this.#stateChain.then(async () => {
+      try {
+        await writeFileAtomic(path, [Buffer.from(encodeSchedulingConfig(config))]);
+      } catch (err) {
+        throw storageError(`${path}: write failed`, err);
+      }
+      this.#scheduling = config;
     });
     this.#stateChain = write.catch(() => undefined);
     return write;
@@ -561,6 +593,9 @@ async function openLocked(
   const statePath = join(dir, STATE_FILE);
   const stateFile = await readPdStateFile(statePath);
   const regions = new Map<bigint, Region>();
+  const schedulingPath = join(dir, SCHEDULING_FILE);
+  const schedulingText = await readOptional(schedulingPath);
+  const scheduling = schedulingText === undefined ? undefined : decodeSchedulingConfig(schedulingText.toString("utf8"), schedulingPath);
 
   // Snapshot: written atomically, so any damage is corruption, never a torn tail.
   let baseGen = 0n;
@@ -707,6 +742,7 @@ async function openLocked(
     recovery,
     bgLog: options.log,
     maxRecordBytes: Math.min(options.maxRecordBytes ?? MAX_RECORD_BYTES, MAX_RECORD_BYTES),
+    scheduling,
   });
   if (stateFile !== undefined && (stateFile.regions.length > 0 || stateFile.skipped.length > 0)) {
     try {

@@ -1,5 +1,5 @@
 import { type AllocatorState, type ClusterSnapshot, PdError, type RegionEdit } from "@nokv/pd-core";
-import { type Region } from "@nokv/pd-model";
+import type { Region, SchedulingConfig } from "@nokv/pd-model";
 import type { Store } from "../store.js";
 
 /**
@@ -11,11 +11,21 @@ export class MemoryStore implements Store {
   readonly description = "memory";
   readonly #regions = new Map<bigint, Region>();
   #allocator: AllocatorState = { idCurrent: 0n, tsCurrent: 0n };
+  #scheduling: SchedulingConfig | undefined;
   #closed = false;
 
   async load(): Promise<ClusterSnapshot> {
     this.#checkOpen();
-    return { regions: [...this.#regions.values()], allocator: this.#allocator };
+    return {
+      regions: [...this.#regions.values()],
+      allocator: this.#allocator,
+      ...(this.#scheduling !== undefined && { schedulingConfig: this.#scheduling }),
+    };
+  }
+
+  async saveSchedulingConfig(config: SchedulingConfig): Promise<void> {
+    this.#checkOpen();
+    this.#scheduling = config;
   }
 
   async appendRegionEdits(edits: readonly RegionEdit[]): Promise<void> {

@@ -1,5 +1,5 @@
 import { type RegionEdit } from "@nokv/pd-core";
-import { MAX_UINT64, type Region } from "@nokv/pd-model";
+import { MAX_UINT64, type Region, type SchedulingConfig } from "@nokv/pd-model";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Store } from "../store.js";
 
@@ -157,11 +157,35 @@ export function storeContract(h: ContractHarness): void {
       }
     });
 
+    it("keeps the newest scheduling config, ids above 2^53 exact; none until one is saved", async () => {
+      const f = await fresh();
+      const s = await f.open();
+      expect((await s.load()).schedulingConfig).toBeUndefined();
+      const a: SchedulingConfig = {
+        maxReplicas: 5,
+        defaultStoreLimit: { addPeerPerMin: 15, removePeerPerMin: 15 },
+        storeLimits: [{ storeId: 2n ** 60n + 1n, addPeerPerMin: 2.5 }],
+        pausedSchedulers: ["balance-region-scheduler"],
+      };
+      const b: SchedulingConfig = { ...a, maxReplicas: 3, pausedSchedulers: [] };
+      await Promise.all([s.saveSchedulingConfig(a), s.saveSchedulingConfig(b)]);
+      expect((await s.load()).schedulingConfig).toEqual(b);
+      await s.close();
+      if (h.durable) {
+        const again = await f.open();
+        expect((await again.load()).schedulingConfig).toEqual(b);
+        await again.close();
+      }
+    });
+
     it("rejects writes after close with UNAVAILABLE", async () => {
       const s = await (await fresh()).open();
       await s.close();
       await expect(s.appendRegionEdits([{ kind: "delete", regionId: 1n }])).rejects.toMatchObject({ code: "UNAVAILABLE" });
       await expect(s.saveAllocatorState({ idCurrent: 1n, tsCurrent: 1n })).rejects.toMatchObject({ code: "UNAVAILABLE" });
+      await expect(
+        s.saveSchedulingConfig({ maxReplicas: 3, defaultStoreLimit: { addPeerPerMin: 1, removePeerPerMin: 1 }, storeLimits: [], pausedSchedulers: [] }),
+      ).rejects.toMatchObject({ code: "UNAVAILABLE" });
       await s.close();
     });
   });

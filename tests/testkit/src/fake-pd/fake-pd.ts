@@ -1,7 +1,7 @@
 /**
  * A small in-test PD: a real grpc-js server on 127.0.0.1:0 serving `PDService`
- * with counters and scriptable misbehaviour, for the tests of pd-client and
- * pd-adapter (part of the private `@nokv/testkit`).
+ * and `PDSchedulingService` with counters and scriptable misbehaviour, for
+ * the tests of pd-client and pd-adapter (part of the private `@nokv/testkit`).
  */
 import {
   Metadata,
@@ -13,7 +13,13 @@ import {
   type ServerUnaryCall,
 } from "@grpc/grpc-js";
 import {
+  PDSchedulingService,
   PDService,
+  type OperatorInfo,
+  type PDSchedulingServer,
+  type SchedulerInfo,
+  type SchedulingConfig,
+  type SetSchedulingConfigRequest,
   type AllocIDRequest,
   type AllocIDResponse,
   type GetMembersResponse,
@@ -33,7 +39,9 @@ import {
 } from "@nokv/pd-proto";
 import { PD_ERROR_CODE_TRAILER, PD_LEADER_ADDR_TRAILER } from "@nokv/pd-model";
 
-export type FakeMethod = keyof PDServer & keyof typeof PDService;
+export type FakeMethod = (keyof PDServer & keyof typeof PDService) | SchedulingMethod;
+/** The `pb.PDScheduling` methods, counted in `schedulingCalls`. */
+export type SchedulingMethod = "listOperators" | "listSchedulers" | "setSchedulerPaused" | "getSchedulingConfig" | "setSchedulingConfig";
 /** The methods the fake counts in `calls` (streamed Tso requests count as `tso`). */
 export type CountedMethod = "storeHeartbeat" | "regionHeartbeat" | "removeRegion" | "getRegionByKey" | "allocId" | "tso";
 /** Methods the fake answers but does not count in `calls`. */
@@ -81,8 +89,21 @@ export interface FakePd {
   readonly allocCounts: bigint[];
   /** Store heartbeats received. */
   readonly storeHeartbeats: StoreHeartbeatRequest[];
-  /** Region heartbeats received. */
+  /** Region heartbeats received (their regions). */
   readonly regionHeartbeats: RegionMeta[];
+  /** Region heartbeats received, whole: the region and what its leader reported beside it. */
+  readonly regionHeartbeatRequests: RegionHeartbeatRequest[];
+  /** `pb.PDScheduling` calls received per method (every attempt counts). */
+  readonly schedulingCalls: Record<SchedulingMethod, number>;
+  /**
+   * What `pb.PDScheduling` answers: the operators in flight and ended, the
+   * schedulers (`SetSchedulerPaused` finds one by its exact name, else
+   * INVALID_ARGUMENT, and flips it) and the configuration
+   * (`SetSchedulingConfig` applies `maxReplicas` and `defaultStoreLimit`).
+   */
+  scheduling: { operators: OperatorInfo[]; history: OperatorInfo[]; schedulers: SchedulerInfo[]; config: SchedulingConfig };
+  /** `SetSchedulingConfig` requests received. */
+  readonly schedulingChanges: SetSchedulingConfigRequest[];
   /** Next timestamp / id the allocators hand out. */
   nextTs: bigint;
   nextId: bigint;
@@ -180,6 +201,15 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     allocCounts: [] as bigint[],
     storeHeartbeats: [] as StoreHeartbeatRequest[],
     regionHeartbeats: [] as RegionMeta[],
+    regionHeartbeatRequests: [] as RegionHeartbeatRequest[],
+    schedulingCalls: { listOperators: 0, listSchedulers: 0, setSchedulerPaused: 0, getSchedulingConfig: 0, setSchedulingConfig: 0 } as Record<SchedulingMethod, number>,
+    scheduling: {
+      operators: [] as OperatorInfo[],
+      history: [] as OperatorInfo[],
+      schedulers: ["balance-leader-scheduler", "balance-region-scheduler", "replica-checker"].map((name) => ({ name, paused: false })),
+      config: { maxReplicas: 3, defaultStoreLimit: { addPeerPerMin: 15, removePeerPerMin: 15 }, storeLimits: [], pausedSchedulers: [] } as SchedulingConfig,
+    },
+    schedulingChanges: [] as SetSchedulingConfigRequest[],
     nextTs: 1n,
     nextId: 1n,
     operations: [] as SchedulerOperation[],
@@ -208,8 +238,9 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
   const holds = new Map<FakeMethod | UncountedMethod, Promise<void>>();
 
   /** Applies scripted behaviour; returns true when the call was answered here. */
-  async function intercept<Res>(method: CountedMethod, callback: sendUnaryData<Res>): Promise<boolean> {
-    fake.calls[method] += 1;
+  async function intercept<Res>(method: CountedMethod | SchedulingMethod, callback: sendUnaryData<Res>): Promise<boolean> {
+    if (method in fake.schedulingCalls) fake.schedulingCalls[method as SchedulingMethod] += 1;
+    else fake.calls[method as CountedMethod] += 1;
     const held = holds.get(method);
     if (held !== undefined) await held;
     if (following !== undefined) {
@@ -229,14 +260,16 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     return true;
   }
 
-  function unary<Req, Res>(method: CountedMethod, answer: (req: Req) => Res) {
+  function unary<Req, Res>(method: CountedMethod | SchedulingMethod, answer: (req: Req) => Res) {
     return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
       void intercept(method, callback).then((done) => {
         if (done) return;
         try {
           callback(null, answer(call.request));
         } catch (err) {
-          callback({ code: status.INVALID_ARGUMENT, details: String(err) });
+          const md = new Metadata();
+          md.set(PD_ERROR_CODE_TRAILER, "INVALID_ARGUMENT");
+          callback({ code: status.INVALID_ARGUMENT, details: err instanceof Error ? err.message : String(err), metadata: md });
         }
       });
     };
@@ -312,6 +345,7 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     regionHeartbeat: unary<RegionHeartbeatRequest, RegionHeartbeatResponse>("regionHeartbeat", (req) => {
       if (req.region === undefined) throw new Error("missing region");
       fake.regionHeartbeats.push(req.region);
+      fake.regionHeartbeatRequests.push(req);
       fake.regions.set(req.region.id, req.region);
       return { accepted: true };
     }),
@@ -345,6 +379,28 @@ export async function startFakePd(options: FakePdOptions = {}): Promise<FakePd> 
     },
   };
   server.addService(PDService, impl as PDServer);
+  const sched = fake.scheduling;
+  const scheduling: PDSchedulingServer = {
+    listOperators: unary("listOperators", (req: { history: boolean }) => ({ operators: req.history ? sched.history : sched.operators })),
+    listSchedulers: unary("listSchedulers", () => ({ schedulers: sched.schedulers })),
+    setSchedulerPaused: unary("setSchedulerPaused", (req: { name: string; paused: boolean }) => {
+      const s = sched.schedulers.find((x) => x.name === req.name);
+      if (s === undefined) throw new Error(`unknown scheduler ${JSON.stringify(req.name)}`);
+      s.paused = req.paused;
+      return { scheduler: s };
+    }),
+    getSchedulingConfig: unary("getSchedulingConfig", () => ({ config: sched.config })),
+    setSchedulingConfig: unary("setSchedulingConfig", (req: SetSchedulingConfigRequest) => {
+      fake.schedulingChanges.push(req);
+      sched.config = {
+        ...sched.config,
+        ...(req.maxReplicas !== undefined && { maxReplicas: req.maxReplicas }),
+        ...(req.defaultStoreLimit !== undefined && { defaultStoreLimit: req.defaultStoreLimit }),
+      };
+      return { config: sched.config };
+    }),
+  };
+  server.addService(PDSchedulingService, scheduling);
   // The standard health service, encoded by hand like the client does:
   // HealthCheckResponse { ServingStatus status = 1; }.
   server.addService(

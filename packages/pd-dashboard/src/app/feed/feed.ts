@@ -119,7 +119,7 @@ export function createFeed(onChange: (s: FeedState) => void): { stop(): void; st
       if (feed.generation !== regions.generation) await loadAllRegions(feed.generation);
       else if (feed.seq !== regions.seq && !(await applyChanges())) await loadAllRegions(feed.generation);
       try {
-        set({ operators: await readOperators(summary.scheduling_api), operatorsError: "" });
+        set({ operators: await readOperators(cluster.operators), operatorsError: "" });
       } catch (err) {
         if (err instanceof ApiError) set({ operatorsError: err.message });
         else throw err;

@@ -23,7 +23,7 @@ const sample = (seq: number, mono: number, c: DashboardCountersJson | null): Das
   counters: c,
   stores: {},
   regions: 0,
-  transfers_in_flight: 0,
+  operators_in_flight: 0,
 });
 
 describe("activity rates", () => {

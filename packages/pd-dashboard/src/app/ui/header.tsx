@@ -64,8 +64,8 @@ export function Header({ summary }: { summary: DashboardSummaryJson }) {
                   <span class="live-up">{live.Up} up</span> · <span class="live-disconnected">{live.Disconnected} disconnected</span> ·{" "}
                   <span class="live-down">{live.Down} down</span>
                 </dd>
-                <dt>transfers</dt>
-                <dd>{cluster.transfers_in_flight} in flight</dd>
+                <dt>operators</dt>
+                <dd data-testid="operators-in-flight">{cluster.operators.in_flight} in flight</dd>
               </dl>
             </section>
           </>

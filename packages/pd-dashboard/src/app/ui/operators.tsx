@@ -1,26 +1,26 @@
 import type { OperatorsState, OperatorView } from "../feed/operators.js";
 import { formatDuration, formatWallMs } from "../format.js";
 
-/** Recently ended operations shown: enough to see what the scheduler just did, without pushing the page down. */
-const RECENT_SHOWN = 8;
-
 function Row({ op }: { op: OperatorView }) {
   return (
-    <tr data-region-id={op.regionId.toString()}>
+    <tr data-region-id={op.regionId.toString()} data-operator-id={op.key}>
       <td>{op.regionId.toString()}</td>
       <td>{op.kind}</td>
       <td>
         <ol class="steps">
           {op.steps.map((s, i) => (
-            <li key={i} class={s.done === true ? "done" : ""}>{s.text}</li>
+            <li key={i} class={s.done ? "done" : ""}>{s.text}</li>
           ))}
         </ol>
       </td>
       <td>
-        <span class={`op-status op-${op.status.replace(/\s+/g, "-")}`}>{op.status}</span>
+        <span class={`op-status op-${op.status}`} title={op.reason === "" ? undefined : op.reason} data-testid="op-status">
+          {op.status}
+        </span>
+        {op.reason === "" ? null : <div class="muted small">{op.reason}</div>}
       </td>
-      <td>{op.startedAtMs === undefined ? "—" : formatWallMs(op.startedAtMs).slice(11)}</td>
-      <td>{op.endedAtMs !== undefined && op.startedAtMs !== undefined ? formatDuration(Number(op.endedAtMs - op.startedAtMs)) : op.ageMs === undefined ? "—" : `${formatDuration(op.ageMs)} so far`}</td>
+      <td>{formatWallMs(op.startedAtMs).slice(11)}</td>
+      <td>{op.endedAtMs !== undefined ? formatDuration(Number(op.ageMs)) : `${formatDuration(Number(op.ageMs))} so far`}</td>
     </tr>
   );
 }
@@ -48,22 +48,20 @@ function Table({ ops, empty, testid }: { ops: readonly OperatorView[]; empty: st
   );
 }
 
-/** The scheduler at work: operations in flight and recently ended, whichever API PD offers (see `createOperatorsSource`). */
+/** The scheduler at work: operators in flight (oldest first) and recently ended (newest first), from TiKV's `/operators` paths. */
 export function Operators({ state, error }: { state: OperatorsState | undefined; error: string }) {
   if (state === undefined) return <p class="muted">{error === "" ? "Loading…" : error}</p>;
+  const counted = Object.entries(state.counters).filter(([, v]) => v > 0);
   return (
     <div>
-      <p class="muted small">
-        {state.note} Since start-up:{" "}
-        {Object.entries(state.counters)
-          .map(([k, v]) => `${v} ${k}`)
-          .join(", ")}
-        .
+      <p class="muted small" data-testid="op-counters">
+        Since this member leads: {counted.length === 0 ? "no operator yet" : counted.map(([k, v]) => `${v} ${k}`).join(", ")}.
+        {state.unreadable > 0 ? ` ${state.unreadable} operator(s) this page cannot read (a newer PD?).` : ""}
       </p>
-      <h3>In flight</h3>
+      <h3>In flight{state.inFlightTotal > state.inFlight.length ? ` (the oldest ${state.inFlight.length} of ${state.inFlightTotal})` : ""}</h3>
       <Table ops={state.inFlight} empty="Nothing in flight." testid="ops-in-flight" />
-      <h3>Recent{state.recent.length > RECENT_SHOWN ? ` (the last ${RECENT_SHOWN} of ${state.recent.length})` : ""}</h3>
-      <Table ops={state.recent.slice(0, RECENT_SHOWN)} empty="Nothing ended recently." testid="ops-recent" />
+      <h3>Recent</h3>
+      <Table ops={state.recent} empty="Nothing ended recently." testid="ops-recent" />
     </div>
   );
 }
