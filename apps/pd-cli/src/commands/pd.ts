@@ -111,9 +111,14 @@ async function startElectedPd(
   return server;
 }
 
+/**
+ * The last start-up lines. "listening" comes last, so that whoever waits for
+ * it (scripts, tests, supervisors) has every earlier line, the status
+ * address included, by then.
+ */
 function printListening(server: PdServer, tls: PdTlsOptions | undefined, out: (line: string) => void): void {
-  out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
   if (server.statusAddress !== undefined) {
-    out(`PD-lite status (metrics, /pd/api/v1) on ${tls === undefined ? "http" : "https"}://${server.statusAddress}`);
+    out(`PD-lite status (metrics, /pd/api/v1, /dashboard/) on ${tls === undefined ? "http" : "https"}://${server.statusAddress}`);
   }
+  out(`PD-lite service listening on ${server.address}${tls === undefined ? "" : tls.caCert === undefined ? " (TLS)" : " (mutual TLS)"}`);
 }

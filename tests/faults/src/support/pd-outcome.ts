@@ -23,7 +23,7 @@ export function recoveryLines(stdout: readonly string[]): string[] {
   return stdout.filter((l) => l.startsWith("PD-lite recovery: "));
 }
 
-/** The status address from `PD-lite status (metrics, /pd/api/v1) on http://HOST:PORT`. */
+/** The status address from `PD-lite status (metrics, /pd/api/v1, /dashboard/) on http://HOST:PORT`. */
 export function statusAddr(stdout: readonly string[]): string {
   const line = stdout.find((l) => l.startsWith("PD-lite status "));
   const m = line === undefined ? null : /on https?:\/\/(\S+)$/.exec(line);
