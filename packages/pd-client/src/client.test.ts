@@ -8,31 +8,19 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "./client.js";
 import { PdClientError } from "./errors.js";
-import { startFakePd, unusedPort, waitUntil, wireRegion, type FakePd } from "@nokv/testkit";
+import { unusedPort, waitUntil, wireRegion, type FakePd, startFakePd } from "@nokv/testkit";
 import { rejection } from "./testing/rejection.js";
+import { useFakePd } from "./testing/fake-pd-fixture.js";
 
 const k = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "latin1"));
 
+const fixture = useFakePd();
+const client = (options: Partial<PdClientOptions> = {}): PdClient => fixture.client(options);
+const releases = fixture.releases;
 let pd: FakePd;
-const open: PdClient[] = [];
-const releases: Array<() => void> = [];
-
-beforeEach(async () => {
-  pd = await startFakePd();
+beforeEach(() => {
+  pd = fixture.pd;
 });
-
-afterEach(async () => {
-  for (const release of releases.splice(0)) release();
-  for (const c of open.splice(0)) c.close();
-  await pd.close();
-});
-
-/** A client of the fake PD with fast backoff, closed after the test. */
-function client(options: Partial<PdClientOptions> = {}): PdClient {
-  const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
-  open.push(c);
-  return c;
-}
 
 function hold(p: FakePd, method: Parameters<FakePd["hold"]>[0]): void {
   releases.push(p.hold(method));
@@ -55,7 +43,7 @@ describe("construction", () => {
 
   it("merges addr and endpoints without duplicates", () => {
     const c = createPdClient({ addr: "a:1, b:2", endpoints: ["b:2", "c:3"] });
-    open.push(c);
+    fixture.track(c);
     expect(c.endpoints).toEqual(["a:1", "b:2", "c:3"]);
   });
 
@@ -190,7 +178,7 @@ describe("retries", () => {
       expect(pd.calls.tso).toBe(1);
       expect(leader.calls.tso).toBe(2);
     } finally {
-      for (const c of open.splice(0)) c.close();
+      fixture.closeClients();
       await leader.close();
     }
   });
@@ -245,7 +233,7 @@ describe("deadlines, cancellation and reachability", () => {
   it("names the unreachable endpoints after the deadline", async () => {
     const dead = `127.0.0.1:${await unusedPort()}`;
     const c = createPdClient({ addr: dead, timeoutMs: 300 });
-    open.push(c);
+    fixture.track(c);
     const err = await rejection(c.getTimestamp());
     expect(err).toMatchObject({ code: "DEADLINE_EXCEEDED", retryable: true });
     expect(err.message).toContain("could not connect to PD");

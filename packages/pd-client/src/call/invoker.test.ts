@@ -6,28 +6,17 @@
 import { getEventListeners } from "node:events";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "../client.js";
-import { startFakePd, waitUntil, type FakePd } from "@nokv/testkit";
+import { waitUntil, type FakePd } from "@nokv/testkit";
 import { rejection } from "../testing/rejection.js";
+import { useFakePd } from "../testing/fake-pd-fixture.js";
 
+const fixture = useFakePd();
+const client = (options: Partial<PdClientOptions> = {}): PdClient => fixture.client(options);
+const releases = fixture.releases;
 let pd: FakePd;
-const open: PdClient[] = [];
-const releases: Array<() => void> = [];
-
-beforeEach(async () => {
-  pd = await startFakePd();
+beforeEach(() => {
+  pd = fixture.pd;
 });
-
-afterEach(async () => {
-  for (const release of releases.splice(0)) release();
-  for (const c of open.splice(0)) c.close();
-  await pd.close();
-});
-
-function client(options: Partial<PdClientOptions> = {}): PdClient {
-  const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
-  open.push(c);
-  return c;
-}
 
 describe("abort listeners", () => {
   it("leaves none on a shared signal after 200 calls of each method, checkHealth included", async () => {

@@ -7,27 +7,18 @@ import { Histogram, Registry } from "prom-client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "../client.js";
 import { status } from "@grpc/grpc-js";
-import { startFakePd, wireRegion, type FakePd } from "@nokv/testkit";
+import { wireRegion, type FakePd } from "@nokv/testkit";
 import { rejection } from "../testing/rejection.js";
+import { useFakePd } from "../testing/fake-pd-fixture.js";
 
-let pd: FakePd;
-const open: PdClient[] = [];
-
-beforeEach(async () => {
-  pd = await startFakePd();
+const fixture = useFakePd((pd) => {
   pd.regions.set(1n, wireRegion(1n, "", ""));
 });
-
-afterEach(async () => {
-  for (const c of open.splice(0)) c.close();
-  await pd.close();
+const client = (options: Partial<PdClientOptions> = {}): PdClient => fixture.client(options);
+let pd: FakePd;
+beforeEach(() => {
+  pd = fixture.pd;
 });
-
-function client(options: Partial<PdClientOptions> = {}): PdClient {
-  const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
-  open.push(c);
-  return c;
-}
 
 describe("client metrics", () => {
   it("keeps a latency histogram per method and result, and the TSO batch sizes", async () => {

@@ -6,34 +6,24 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "../client.js";
 import type { Region } from "../types.js";
-import { startFakePd, waitUntil, wireRegion, type FakePd } from "@nokv/testkit";
+import { waitUntil, wireRegion, type FakePd } from "@nokv/testkit";
+import { useFakePd } from "../testing/fake-pd-fixture.js";
 
 const k = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, "latin1"));
 const text = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 
-let pd: FakePd;
-const open: PdClient[] = [];
-const releases: Array<() => void> = [];
-
-beforeEach(async () => {
-  pd = await startFakePd();
+const fixture = useFakePd((pd) => {
   pd.regions.set(1n, wireRegion(1n, "", "g"));
   pd.regions.set(2n, wireRegion(2n, "g", "m", [1n, 1n], [[1n, 20n], [2n, 21n], [3n, 22n]]));
   pd.regions.set(3n, wireRegion(3n, "m", "t"));
   pd.regions.set(4n, wireRegion(4n, "t", ""));
 });
-
-afterEach(async () => {
-  for (const release of releases.splice(0)) release();
-  for (const c of open.splice(0)) c.close();
-  await pd.close();
+const client = (options: Partial<PdClientOptions> = {}): PdClient => fixture.client(options);
+const releases = fixture.releases;
+let pd: FakePd;
+beforeEach(() => {
+  pd = fixture.pd;
 });
-
-function client(options: Partial<PdClientOptions> = {}): PdClient {
-  const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
-  open.push(c);
-  return c;
-}
 
 function region(id: bigint, start: string, end: string, version = 1n, peers: Region["peers"] = [{ storeId: 1n, peerId: id * 10n }]): Region {
   return { id, startKey: k(start), endKey: k(end), epoch: { version, confVersion: 1n }, peers };

@@ -18,6 +18,7 @@ import {
 import type { Logger } from "pino";
 import type { PdMetrics } from "../metrics/metrics.js";
 import { toServiceError } from "../status.js";
+import { leaderUnary } from "./leader-unary.js";
 import { DEFAULT_REQUEST_LIMITS, type RequestLimits, scanLimit } from "./limits.js";
 
 const NOT_FOUND: GetRegionByKeyResponse = { region: undefined, notFound: true };
@@ -63,7 +64,6 @@ export class OpenStreams {
   }
 }
 
-type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
 
 
 /**
@@ -73,26 +73,8 @@ type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
  * {@link toServiceError}. Writes reply only after they are durable.
  */
 export function createPdHandlers({ leadership, log, limits = DEFAULT_REQUEST_LIMITS, streams, metrics }: PdHandlerDeps): PDServer {
-  /** Adapts a sync-or-async handler to a grpc-js unary callback, with the leader check first. */
-  function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
-    return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
-      let out: Res | Promise<Res>;
-      try {
-        out = handle(call.request, leadership.serving());
-      } catch (err) {
-        cb(toServiceError(err, method, log), null);
-        return;
-      }
-      if (out instanceof Promise) {
-        out.then(
-          (res) => cb(null, res),
-          (err: unknown) => cb(toServiceError(err, method, log), null),
-        );
-      } else {
-        cb(null, out);
-      }
-    };
-  }
+  const unary = leaderUnary(leadership, log);
+
 
   const mapRun = <T>(r: Run | Promise<Run>, wire: (run: Run) => T): T | Promise<T> =>
     r instanceof Promise ? r.then(wire) : wire(r);

@@ -11,6 +11,7 @@ import {
 import type { Logger } from "pino";
 import type { PdMetrics } from "../metrics/metrics.js";
 import { toServiceError } from "../status.js";
+import { leaderUnary } from "./leader-unary.js";
 import type { InstrumentOptions } from "./instrument.js";
 
 /** What the scheduling handlers are built from. */
@@ -19,7 +20,6 @@ export interface SchedulingHandlerDeps {
   readonly log: Logger;
 }
 
-type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
 
 /**
  * The RPCs of `pb.PDScheduling` over the leader's {@link Cluster}:
@@ -30,25 +30,8 @@ type Handler<Req, Res> = (req: Req, cluster: Cluster) => Res | Promise<Res>;
  * `INVALID_ARGUMENT` and changes nothing.
  */
 export function createSchedulingHandlers({ leadership, log }: SchedulingHandlerDeps): PDSchedulingServer {
-  function unary<Req, Res>(method: string, handle: Handler<Req, Res>) {
-    return (call: ServerUnaryCall<Req, Res>, cb: sendUnaryData<Res>): void => {
-      let out: Res | Promise<Res>;
-      try {
-        out = handle(call.request, leadership.serving());
-      } catch (err) {
-        cb(toServiceError(err, method, log), null);
-        return;
-      }
-      if (out instanceof Promise) {
-        out.then(
-          (res) => cb(null, res),
-          (err: unknown) => cb(toServiceError(err, method, log), null),
-        );
-      } else {
-        cb(null, out);
-      }
-    };
-  }
+  const unary = leaderUnary(leadership, log);
+
 
   return {
     listOperators: unary("ListOperators", (req, cluster) => ({
