@@ -22,8 +22,6 @@ export { DEFAULT_LIVENESS_THRESHOLDS, checkLivenessThresholds, storeLiveness } f
 export type { KnownLiveness, LivenessThresholds } from "./store/liveness.js";
 export { buildLeaderTransfer, planLeaderTransfer, selectRebalancePair } from "./schedule/leader-transfer.js";
 export type { LeaderTransfer } from "./schedule/leader-transfer.js";
-export { DEFAULT_OPERATOR_LIMITS, OperatorTracker, checkOperatorLimits } from "./schedule/operator-tracker.js";
-export type { InFlightTransfer, OperatorCounters, OperatorLimits } from "./schedule/operator-tracker.js";
 export { DEFAULT_SCHEDULING_LIMITS, Scheduling, checkSchedulingLimits } from "./schedule/scheduling.js";
 export type { SchedulingCost, SchedulingLimits, SchedulingOptions } from "./schedule/scheduling.js";
 export { DEFAULT_SCHEDULE_POLICY, checkSchedulePolicy, isActionable } from "./schedule/scheduling-context.js";

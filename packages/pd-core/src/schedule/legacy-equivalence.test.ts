@@ -6,7 +6,7 @@ import { RegionCatalog } from "../region/catalog.js";
 import { type LivenessThresholds, storeLiveness } from "../store/liveness.js";
 import { StoreRegistry } from "../store/store-registry.js";
 import { type LeaderTransfer, planLeaderTransfer } from "./leader-transfer.js";
-import { type OperatorLimits, OperatorTracker } from "./operator-tracker.js";
+import { type OperatorLimits, OperatorTracker } from "../testing/legacy-operator-tracker.js";
 
 // Stores without capabilities (every NoKV Go store) must see exactly what
 // PD gave them before operators existed. The reference below is PD's

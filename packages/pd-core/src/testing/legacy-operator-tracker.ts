@@ -1,6 +1,11 @@
 import type { Region, RegionEpoch } from "@nokv/pd-model";
 import { hasDuplicatePeers } from "../region/region.js";
-import type { LeaderTransfer } from "./leader-transfer.js";
+import type { LeaderTransfer } from "../schedule/leader-transfer.js";
+
+// PD's leader-transfer bookkeeping as it was before operators (commit
+// cf8d4f7), kept verbatim and out of the build: the reference that
+// legacy-equivalence.test.ts drives beside today's scheduling to prove that
+// stores without capabilities see exactly what they saw then.
 
 /** Bounds of the leader-transfer operators PD keeps in flight. */
 export interface OperatorLimits {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Region } from "@nokv/pd-model";
-import type { LeaderTransfer } from "./leader-transfer.js";
-import { checkOperatorLimits, DEFAULT_OPERATOR_LIMITS, OperatorTracker } from "./operator-tracker.js";
+import type { LeaderTransfer } from "../schedule/leader-transfer.js";
+import { checkOperatorLimits, DEFAULT_OPERATOR_LIMITS, OperatorTracker } from "./legacy-operator-tracker.js";
 
 const region = (id: bigint, stores: bigint[], version = 1n, confVersion = 1n): Region => ({
   id,
