@@ -1,8 +1,7 @@
 import { createPdClient, type PdClient, type PdClientOptions } from "@nokv/pd-client";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { closeRawClients, PdCluster, type PdClusterMember, tsoOnce } from "./harness/pd-cluster.js";
-import { } from "./harness/pd-process.js";
-import { type EtcdCluster, startEtcdCluster, waitUntil } from "@nokv/testkit";
+import { waitUntil } from "@nokv/testkit";
+import { describe, expect, it } from "vitest";
+import { type PdCluster, type PdClusterMember, percentile, tsoOnce, usePdClusters } from "./harness/pd-cluster.js";
 
 // Failover as pd-client's callers see it, with real pd-cli processes on etcd:
 // 50 callers of getTimestamp() in a loop, the leader killed with kill -9 again
@@ -70,10 +69,6 @@ async function firstAnswerOfNewLeader(cluster: PdCluster, old: PdClusterMember):
   }
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 interface KillResult {
   readonly newLeaderMs: number;
@@ -118,22 +113,10 @@ function report(title: string, results: KillResult[], rejected: number): void {
 }
 
 describe("pd-client failover with default options (3 PDs on etcd)", () => {
-  let etcd: EtcdCluster;
-  let cluster: PdCluster | undefined;
-  beforeAll(async () => {
-    etcd = await startEtcdCluster({ members: 1 });
-  }, 60_000);
-  afterEach(async () => {
-    await cluster?.stopAll("SIGKILL");
-    cluster = undefined;
-  });
-  afterAll(async () => {
-    closeRawClients();
-    await etcd?.stop();
-  });
+  const clusters = usePdClusters();
 
   it("rejects no call across 10 leader kills; callers resume right after the new leader answers", async () => {
-    cluster = await PdCluster.start(etcd, `client-failover-${Date.now()}`);
+    const cluster = await clusters.start("client-failover");
     await cluster.leader();
     const work = new Callers(cluster.endpoints, 50, {});
     work.start();
@@ -149,7 +132,7 @@ describe("pd-client failover with default options (3 PDs on etcd)", () => {
   }, 240_000);
 
   it("resumes as fast with a long timeoutMs (30 s)", async () => {
-    cluster = await PdCluster.start(etcd, `client-failover-long-${Date.now()}`);
+    const cluster = await clusters.start("client-failover-long");
     await cluster.leader();
     const work = new Callers(cluster.endpoints, 50, { timeoutMs: 30_000 });
     work.start();

@@ -1,9 +1,9 @@
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { createPdClient, type PdClient } from "@nokv/pd-client";
 import type { TsoResponse } from "@nokv/pd-proto";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type EtcdCluster, startEtcdCluster, waitUntil } from "@nokv/testkit";
-import { closeRawClients, PdCluster, rawClient, tsoOnce } from "./harness/pd-cluster.js";
+import { startEtcdCluster, waitUntil } from "@nokv/testkit";
+import { describe, expect, it } from "vitest";
+import { PdCluster, percentile, rawClient, tsoOnce, usePdClusters } from "./harness/pd-cluster.js";
 
 // Distributed mode end to end: real etcd, three real pd-cli processes, real
 // clients. The numbers the issue asks for (failover times) are printed.
@@ -78,28 +78,12 @@ class Workload {
   }
 }
 
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
 
 describe("distributed mode: 3 PDs on etcd", () => {
-  let etcd: EtcdCluster;
-  let cluster: PdCluster | undefined;
-  beforeAll(async () => {
-    etcd = await startEtcdCluster({ members: 1 });
-  }, 60_000);
-  afterEach(async () => {
-    await cluster?.stopAll("SIGKILL");
-    cluster = undefined;
-  });
-  afterAll(async () => {
-    closeRawClients();
-    await etcd?.stop();
-  });
+  const clusters = usePdClusters();
 
   it("fails over within 3 s of a leader kill -9, under load, without duplicates or lost regions", async () => {
-    cluster = await PdCluster.start(etcd, `failover-${Date.now()}`);
+    const cluster = await clusters.start("failover");
     await cluster.leader();
     const work = new Workload(cluster.endpoints, 50);
     work.start();
@@ -138,7 +122,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
   }, 180_000);
 
   it("a paused leader that comes back hands out nothing after its lease ran out", async () => {
-    cluster = await PdCluster.start(etcd, `pause-${Date.now()}`);
+    const cluster = await clusters.start("pause");
     const old = await cluster.leader();
     const before = await tsoOnce(old.addr, 2000);
     old.proc!.child.kill("SIGSTOP");
@@ -164,7 +148,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
   }, 60_000);
 
   it("followers redirect to the leader, and GetMembers names every member and the leader", async () => {
-    cluster = await PdCluster.start(etcd, `members-${Date.now()}`);
+    const cluster = await clusters.start("members");
     const leader = await cluster.leader();
     const follower = cluster.members.find((m) => m !== leader)!;
     const err = await tsoOnce(follower.addr, 2000).then(() => undefined, (e: ServiceError) => e);
@@ -187,7 +171,7 @@ describe("distributed mode: 3 PDs on etcd", () => {
   }, 60_000);
 
   it("keeps catalog and ceilings across a restart of every PD", async () => {
-    cluster = await PdCluster.start(etcd, `restart-${Date.now()}`);
+    const cluster = await clusters.start("restart");
     await cluster.leader();
     const client = createPdClient({ endpoints: cluster.endpoints, timeoutMs: 5000 });
     const key = new TextEncoder().encode("restart-key");

@@ -7,7 +7,7 @@ import { parseConfig } from "./parse-config.js";
 import { stringifyConfig } from "./stringify-config.js";
 
 const EXAMPLE_PATH = new URL("../../raft_config.example.json", import.meta.url);
-const UINT64_MAX = 2n ** 64n - 1n;
+import { MAX_UINT64 as UINT64_MAX } from "@nokv/pd-model";
 
 function parseError(text: string, source?: string): ConfigError {
   try {

@@ -1,8 +1,8 @@
+import { MAX_UINT64 } from "@nokv/pd-model";
 import { ConfigError } from "../config-error.js";
 import { JsonNumber, JsonSyntaxError, parseJson, type JsonObject, type JsonValue } from "../json/parse-json.js";
 import type { PdConfig, PeerConfig, RaftConfig, RegionConfig, RegionEpoch, StoreConfig } from "./model.js";
 
-const UINT64_MAX = 2n ** 64n - 1n;
 const UNSIGNED_DIGITS = /^(?:0|[1-9][0-9]*)$/;
 
 /**
@@ -170,7 +170,7 @@ function uint64(obj: JsonObject, key: string, path: string, fail: Fail): bigint 
     return fail(join(path, key), `expected an unsigned 64-bit integer, got ${describe(value)}`);
   }
   const parsed = BigInt(value.text);
-  if (parsed > UINT64_MAX) return fail(join(path, key), `${value.text} is out of range for an unsigned 64-bit integer`);
+  if (parsed > MAX_UINT64) return fail(join(path, key), `${value.text} is out of range for an unsigned 64-bit integer`);
   return parsed;
 }
 

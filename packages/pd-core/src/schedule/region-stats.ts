@@ -1,7 +1,8 @@
 import type { Region, RegionHeartbeatExtras } from "@nokv/pd-model";
 import { hasDuplicatePeers } from "../region/region.js";
 
-const MIB = 1n << 20n;
+/** Bytes in a MiB: region sizes count in MiB units of weight. */
+export const MIB = 1n << 20n;
 const EMPTY_IDS: ReadonlySet<bigint> = new Set();
 const EMPTY_DOWN: ReadonlyMap<bigint, bigint> = new Map();
 

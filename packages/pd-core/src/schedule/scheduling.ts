@@ -21,7 +21,7 @@ import { planLeaderTransfer } from "./leader-transfer.js";
 import type { Operator, OperatorPlan } from "./operator.js";
 import { type ControllerView, OperatorController } from "./operator-controller.js";
 import type { StepTimeouts } from "./operator-step.js";
-import { type RegionStats, RegionStatsIndex } from "./region-stats.js";
+import { MIB, type RegionStats, RegionStatsIndex } from "./region-stats.js";
 import { checkReplicas, replicaHealth } from "./replica-checker.js";
 import { DEFAULT_SCHEDULE_POLICY, type SchedulePolicy, type SchedulingContext } from "./scheduling-context.js";
 import { StoreLimiter } from "./store-limit.js";
@@ -102,7 +102,6 @@ export interface SchedulingCost {
 const CHECKER: SchedulerName = "replica-checker";
 const BALANCE_REGION: SchedulerName = "balance-region-scheduler";
 const BALANCE_LEADER: SchedulerName = "balance-leader-scheduler";
-const MIB = 1n << 20n;
 
 /**
  * PD's scheduling, driven by heartbeats: the replica checker (repair

@@ -2,17 +2,12 @@
 // BigInt; they become a Number only where a value is drawn (a pixel cannot
 // tell 2^53 from 2^53 + 1) and never where it is printed.
 
-/** The logical bits of a PD timestamp: `physical_ms << 18 | logical` (pd-model's `TSO_LOGICAL_BITS`). */
-export const TSO_LOGICAL_BITS = 18n;
+/** Splits a PD timestamp into its wall-clock milliseconds and its logical counter (pd-model's layout). */
+export { decodeTimestamp as decodeTso } from "@nokv/pd-model";
 
 /** Parses a decimal uint64 string exactly; 0n for anything else. */
 export function u64(s: string | null | undefined): bigint {
   return s !== null && s !== undefined && /^[0-9]{1,20}$/.test(s) ? BigInt(s) : 0n;
-}
-
-/** Splits a PD timestamp into its wall-clock milliseconds and its logical counter. */
-export function decodeTso(ts: bigint): { physicalMs: bigint; logical: bigint } {
-  return { physicalMs: ts >> TSO_LOGICAL_BITS, logical: ts & ((1n << TSO_LOGICAL_BITS) - 1n) };
 }
 
 /** `2026-11-30 10:46:20.123` in the viewer's time zone, from Unix ms. */

@@ -1,4 +1,5 @@
 import { PdError } from "@nokv/pd-core";
+import { MAX_ID_COUNT, MAX_TSO_COUNT } from "@nokv/pd-model";
 import type { GetRegionByKeyRequest, ListRegionsRequest, RegionHeartbeatRequest } from "@nokv/pd-proto";
 
 /** Bounds on what one request may ask for. Each violation is `INVALID_ARGUMENT` and changes nothing. */
@@ -25,8 +26,8 @@ export interface RequestLimits {
 export const DEFAULT_REQUEST_LIMITS: RequestLimits = Object.freeze({
   maxMessageBytes: 4 * 1024 * 1024,
   maxKeyBytes: 64 * 1024,
-  maxIdCount: 1n << 20n,
-  maxTsoCount: 1n << 18n,
+  maxIdCount: MAX_ID_COUNT,
+  maxTsoCount: MAX_TSO_COUNT,
   maxScanLimit: 10_000,
   defaultScanLimit: 100,
 });

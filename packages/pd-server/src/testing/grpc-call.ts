@@ -1,3 +1,4 @@
+import { PD_ERROR_CODE_TRAILER } from "@nokv/pd-model";
 import { type Client, Metadata, type ServiceError, type status } from "@grpc/grpc-js";
 
 /** Calls a unary method of a generated grpc-js client as a promise (tests only). */
@@ -18,7 +19,7 @@ export async function failure(p: Promise<unknown>): Promise<{ status: status; co
     await p;
   } catch (err) {
     const e = err as ServiceError;
-    return { status: e.code, code: e.metadata?.get("pd-error-code")[0] as string | undefined, details: e.details };
+    return { status: e.code, code: e.metadata?.get(PD_ERROR_CODE_TRAILER)[0] as string | undefined, details: e.details };
   }
   throw new Error("expected the call to fail");
 }

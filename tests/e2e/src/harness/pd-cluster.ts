@@ -1,7 +1,8 @@
 import { credentials, Metadata } from "@grpc/grpc-js";
 import { PDClient, type TsoResponse } from "@nokv/pd-proto";
 import { type PdProcess, startPdProcess } from "./pd-process.js";
-import { type EtcdCluster, freePort, waitUntil } from "@nokv/testkit";
+import { type EtcdCluster, freePort, startEtcdCluster, waitUntil } from "@nokv/testkit";
+import { afterAll, afterEach, beforeAll } from "vitest";
 
 /** One `pd-cli pd --etcd` member of a {@link PdCluster}. */
 export interface PdClusterMember {
@@ -99,4 +100,37 @@ export class PdCluster {
       }),
     );
   }
+}
+
+/**
+ * Distributed-mode clusters for the tests of a describe block: one etcd
+ * member for the block, a fresh PD cluster (its own cluster id) per test,
+ * killed after it; raw clients and etcd closed after the block.
+ */
+export function usePdClusters(): { start(name: string, n?: number): Promise<PdCluster> } {
+  let etcd: EtcdCluster | undefined;
+  let current: PdCluster | undefined;
+  beforeAll(async () => {
+    etcd = await startEtcdCluster({ members: 1 });
+  }, 60_000);
+  afterEach(async () => {
+    await current?.stopAll("SIGKILL");
+    current = undefined;
+  });
+  afterAll(async () => {
+    closeRawClients();
+    await etcd?.stop();
+  });
+  return {
+    async start(name, n = 3) {
+      current = await PdCluster.start(etcd!, `${name}-${Date.now()}`, n);
+      return current;
+    },
+  };
+}
+
+/** The `p`-th percentile (nearest rank) of `xs`, for printed measurements. */
+export function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }

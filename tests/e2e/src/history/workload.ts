@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { type AllocIDResponse, type GetRegionByKeyResponse, PDClient, type RegionHeartbeatResponse, type RegionMeta, type TsoResponse } from "@nokv/pd-proto";
 import type { Completion, Epoch, History, Invocation, Op } from "./history.js";
+import { PD_ERROR_CODE_TRAILER, PD_LEADER_ADDR_TRAILER } from "@nokv/pd-model";
 
 /**
  * How long one attempt on one PD may take, in ms: a write waits for etcd; a
@@ -59,10 +60,10 @@ export class Router {
         ),
       );
       if (res.err === null) return { outcome: "ok", value: res.value as T, pd: addr };
-      const code = res.err.metadata?.get("pd-error-code")[0];
+      const code = res.err.metadata?.get(PD_ERROR_CODE_TRAILER)[0];
       lastError = `${addr}: ${typeof code === "string" ? code : status[res.err.code]} ${res.err.details ?? ""}`.trim();
       if (code === "NOT_LEADER") {
-        const leader = res.err.metadata.get("pd-leader-addr")[0];
+        const leader = res.err.metadata.get(PD_LEADER_ADDR_TRAILER)[0];
         if (typeof leader === "string" && this.#clients.has(leader) && leader !== addr) {
           this.#leader = leader;
           continue;
