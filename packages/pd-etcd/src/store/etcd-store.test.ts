@@ -359,6 +359,10 @@ describe("etcd store", () => {
 
       // The lease is revoked behind pd-a's back (as if it had expired).
       await shared.raw.leaseClient.leaseRevoke({ ID: termA.leaseId });
+      // A deposed member stands again at once and could win the vacancy
+      // before pd-b; it stops standing here. Its guard still presents the
+      // fence of its first term, so its store has learned nothing.
+      await a.e.resign();
       await waitUntil("pd-b elected", () => b.e.isLeader);
       await b.s.load();
       await b.s.appendRegionEdits([{ kind: "put", region: testRegion(9n, "x", "y") }]);
