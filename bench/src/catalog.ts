@@ -42,14 +42,14 @@ async function pipelined(ops: number, inFlight: number, op: (i: number) => Promi
 
 /** Waits until no fsync has happened for 200 ms (background compaction done), bounded at 60 s. */
 async function diskQuiet(count: () => number): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  const deadline = performance.now() + 60_000;
   let last = count();
-  let since = Date.now();
-  while (Date.now() < deadline && Date.now() - since < 200) {
+  let since = performance.now();
+  while (performance.now() < deadline && performance.now() - since < 200) {
     await new Promise((r) => setTimeout(r, 20));
     if (count() !== last) {
       last = count();
-      since = Date.now();
+      since = performance.now();
     }
   }
 }

@@ -57,19 +57,19 @@ async function main(): Promise<number> {
     process.stderr.write(`bench: ${(err as Error).message}\n`);
     return 2;
   }
-  const started = Date.now();
+  const started = performance.now();
   process.stdout.write(
     `## NoKV PD benchmarks (${args.quick ? "quick" : "full"})\n\n` +
       `${new Date().toISOString().slice(0, 10)}, ${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ` +
       `${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}\n\n`,
   );
   for (const name of args.only) {
-    const t0 = Date.now();
+    const t0 = performance.now();
     process.stderr.write(`bench: ${name}…\n`);
     const result = await BENCHMARKS[name]!(args.quick);
-    process.stdout.write(`${renderResult(result)}\n\n_(${name}: ${((Date.now() - t0) / 1000).toFixed(1)} s)_\n\n`);
+    process.stdout.write(`${renderResult(result)}\n\n_(${name}: ${((performance.now() - t0) / 1000).toFixed(1)} s)_\n\n`);
   }
-  process.stdout.write(`_total ${((Date.now() - started) / 1000).toFixed(1)} s_\n`);
+  process.stdout.write(`_total ${((performance.now() - started) / 1000).toFixed(1)} s_\n`);
   return 0;
 }
 

@@ -105,15 +105,15 @@ export async function runDurabilityBench(options: DurabilityBenchOptions = {}): 
 
 /** Resolves once `counter()` has not changed for 50 ms, or after 2 s. */
 async function quiet(counter: () => number): Promise<void> {
-  const deadline = Date.now() + 2000;
+  const deadline = performance.now() + 2000;
   let last = counter();
-  let stableSince = Date.now();
-  while (Date.now() < deadline && Date.now() - stableSince < 50) {
+  let stableSince = performance.now();
+  while (performance.now() < deadline && performance.now() - stableSince < 50) {
     await new Promise((r) => setTimeout(r, 5));
     const now = counter();
     if (now !== last) {
       last = now;
-      stableSince = Date.now();
+      stableSince = performance.now();
     }
   }
 }

@@ -270,9 +270,9 @@ describe("pd adapter", () => {
   it("applies its per-call timeout", async () => {
     const { a, errors } = adapter({ timeoutMs: 150 });
     releases.push(pd.hold("storeHeartbeat"));
-    const started = Date.now();
+    const started = performance.now();
     expect(await a.submitStoreHeartbeat({ storeId: 1n })).toBe(0);
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(errors).toHaveLength(1);
     expect((errors[0]![1] as PdClientError).code).toBe("DEADLINE_EXCEEDED");
   });

@@ -188,9 +188,9 @@ describe("deadlines, cancellation and reachability", () => {
   it("fails with a retryable DEADLINE_EXCEEDED naming the endpoint when PD does not answer", async () => {
     const c = client({ timeoutMs: 10_000 });
     hold(pd, "getRegionByKey");
-    const started = Date.now();
+    const started = performance.now();
     const err = await rejection(c.getRegionByKey(k("a"), { timeoutMs: 200 }));
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
     expect(err).toMatchObject({ code: "DEADLINE_EXCEEDED", status: status.DEADLINE_EXCEEDED, retryable: true });
     expect(err.message).toContain("deadline of 200ms exceeded");
     expect(err.message).toContain(`no answer from ${pd.addr}`);

@@ -259,9 +259,9 @@ describe("pd-cli restart safety on a real workdir", () => {
     expect(await pd.stop("SIGKILL")).toBe("SIGKILL");
 
     // PD is down: the adapter reports a retryable failure within its deadline and resolves.
-    const startedMs = Date.now();
+    const startedMs = performance.now();
     expect(await adapter.submitStoreHeartbeat({ storeId: 1n, regionNum: 1n, leaderNum: 1n })).toBe(0);
-    expect(Date.now() - startedMs).toBeLessThan(3000);
+    expect(performance.now() - startedMs).toBeLessThan(3000);
     expect(errors.map((e) => e.call)).toEqual(["StoreHeartbeat"]);
     expect(errors[0]!.err).toSatisfy((err) => err instanceof PdClientError && err.retryable);
     // The route cache keeps answering while PD is away.
