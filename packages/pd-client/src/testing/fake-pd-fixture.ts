@@ -1,4 +1,4 @@
-import { type FakePd, startFakePd } from "@nokv/testkit";
+import { type FakePd, type FakePdOptions, startFakePd } from "@nokv/testkit";
 import { afterEach, beforeEach } from "vitest";
 import { createPdClient, type PdClient, type PdClientOptions } from "../client.js";
 
@@ -50,6 +50,45 @@ export function useFakePd(seed?: (pd: FakePd) => void): FakePdFixture {
     },
     closeClients() {
       for (const c of open.splice(0)) c.close();
+    },
+    releases,
+  };
+}
+
+/** What {@link useFakePds} gives a test file. */
+export interface FakePdsFixture {
+  /** Starts a fake PD with `options`, stopped after the test. */
+  fakePd(options?: FakePdOptions): Promise<FakePd>;
+  /** A client of `pd` with fast back-off (and `options`), closed after the test. */
+  client(pd: FakePd, options?: Partial<PdClientOptions>): PdClient;
+  /** Things to do after the test before its clients close (release a held call). */
+  readonly releases: Array<() => void>;
+}
+
+/**
+ * For test files whose tests each start their own fake PDs (with options, or
+ * several): after each test, runs the pending releases, closes the clients
+ * made with `client()` and stops the fakes. Call at the top level of a test file.
+ */
+export function useFakePds(): FakePdsFixture {
+  const servers: FakePd[] = [];
+  const open: PdClient[] = [];
+  const releases: Array<() => void> = [];
+  afterEach(async () => {
+    for (const release of releases.splice(0)) release();
+    for (const c of open.splice(0)) c.close();
+    for (const s of servers.splice(0)) await s.close();
+  });
+  return {
+    async fakePd(options = {}) {
+      const pd = await startFakePd(options);
+      servers.push(pd);
+      return pd;
+    },
+    client(pd, options = {}) {
+      const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
+      open.push(c);
+      return c;
     },
     releases,
   };

@@ -4,32 +4,13 @@
  * against a PD without the stream, and streams broken mid-way.
  */
 import { status } from "@grpc/grpc-js";
-import { afterEach, describe, expect, it } from "vitest";
-import { createPdClient, type PdClient, type PdClientOptions } from "../client.js";
-import { startFakePd, waitUntil, type FakePd, type FakePdOptions } from "@nokv/testkit";
+import { describe, expect, it } from "vitest";
+import type { PdClient } from "../client.js";
+import { waitUntil } from "@nokv/testkit";
+import { useFakePds } from "../testing/fake-pd-fixture.js";
 import { rejection } from "../testing/rejection.js";
 
-const servers: FakePd[] = [];
-const clients: PdClient[] = [];
-const releases: Array<() => void> = [];
-
-afterEach(async () => {
-  for (const release of releases.splice(0)) release();
-  for (const c of clients.splice(0)) c.close();
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function fakePd(options: FakePdOptions = {}): Promise<FakePd> {
-  const pd = await startFakePd(options);
-  servers.push(pd);
-  return pd;
-}
-
-function client(pd: FakePd, options: Partial<PdClientOptions> = {}): PdClient {
-  const c = createPdClient({ addr: pd.addr, retry: { initialBackoffMs: 1, maxBackoffMs: 5 }, ...options });
-  clients.push(c);
-  return c;
-}
+const { fakePd, client, releases } = useFakePds();
 
 /**
  * `callers` concurrent callers making `calls` sequential calls each (every
